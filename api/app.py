@@ -1,0 +1,55 @@
+"""build_app(services): the Starlette application for HTTP and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+# Importing the resource modules registers their endpoints.
+from api import auth, lobbies, matches, matchmaking  # noqa: F401
+from api.errors import EXCEPTION_HANDLERS
+from api.health import healthz, metrics, readyz
+from api.openapi import build_openapi
+from api.routing import ENDPOINTS
+from skirmish import __version__
+from skirmish.services import Services
+
+STATIC = Path(__file__).with_name("static")
+
+
+def build_app(services: Services) -> Starlette:
+    openapi = build_openapi(ENDPOINTS, "Skirmish", __version__)
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    routes = [
+        *(ep.route() for ep in ENDPOINTS),
+        Route("/openapi.json", openapi_json, include_in_schema=False),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/", index),
+        Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.state.services = services
+    return app

@@ -1,0 +1,168 @@
+"""Lobbies: players gather, get ready, and the host starts a match.
+
+Each change is a pure function of the lobby handed to the store's atomic update, so a full
+lobby can never take one more player, whatever the races.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from api.routing import Context, endpoint
+from api.schemas import LobbiesOut, LobbyIn, LobbyOut, ReadyIn
+from api.views import lobby_out
+from skirmish.errors import Conflict, Forbidden, NotFound, SkirmishError
+from skirmish.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
+
+
+async def existing(ctx: Context) -> LobbyRecord:
+    lobby = await ctx.services.store.get_lobby(ctx.params["lobby_id"])
+    if lobby is None:
+        raise NotFound("lobby not found")
+    return lobby
+
+
+def require_open(lobby: LobbyRecord) -> None:
+    if lobby.status != "open":
+        raise Conflict(f"lobby is {lobby.status}")
+
+
+def require_member(lobby: LobbyRecord, player_id: str) -> None:
+    if lobby.member(player_id) is None:
+        raise Forbidden("you are not in this lobby")
+
+
+@endpoint("POST", "/v1/lobbies", body=LobbyIn, response=LobbyOut, status=201, errors=(400, 404))
+async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
+    """Create a lobby; the caller becomes its host and first member."""
+    mode = ctx.services.modes.get(body.mode)
+    if mode is None:
+        raise NotFound(f"unknown mode {body.mode!r}; see GET /v1/modes")
+    if not mode.min_players <= body.max_players <= mode.max_players:
+        raise SkirmishError(
+            f"max_players must be within [{mode.min_players}, {mode.max_players}] for {mode.name}"
+        )
+    lobby = LobbyRecord(
+        id=new_id("l"),
+        name=body.name,
+        mode=body.mode,
+        host_id=ctx.me.player_id,
+        max_players=body.max_players,
+        members=(LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name),),
+        created_at=ctx.services.clock(),
+    )
+    await ctx.services.store.add_lobby(lobby)
+    return lobby_out(ctx.services, lobby, ctx.me.player_id)
+
+
+@endpoint("GET", "/v1/lobbies", response=LobbiesOut)
+async def list_lobbies(ctx: Context) -> LobbiesOut:
+    """Open lobbies, oldest first."""
+    lobbies = sorted(await ctx.services.store.open_lobbies(), key=lambda lb: lb.created_at)
+    return LobbiesOut(lobbies=[lobby_out(ctx.services, lb, ctx.me.player_id) for lb in lobbies])
+
+
+@endpoint("GET", "/v1/lobbies/{lobby_id}", response=LobbyOut, errors=(404,))
+async def get_lobby(ctx: Context) -> LobbyOut:
+    """One lobby; once started, members get their match access in `match`."""
+    return lobby_out(ctx.services, await existing(ctx), ctx.me.player_id)
+
+
+async def change(ctx: Context, transition: object) -> LobbyOut:
+    lobby = await ctx.services.store.update_lobby(ctx.params["lobby_id"], transition)
+    return lobby_out(ctx.services, lobby, ctx.me.player_id)
+
+
+@endpoint("POST", "/v1/lobbies/{lobby_id}/join", response=LobbyOut, errors=(404, 409))
+async def join_lobby(ctx: Context) -> LobbyOut:
+    """Join an open lobby (joining twice is harmless)."""
+    me = LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name)
+
+    def join(lobby: LobbyRecord) -> LobbyRecord:
+        require_open(lobby)
+        if lobby.member(me.player_id):
+            return lobby
+        if len(lobby.members) >= lobby.max_players:
+            raise Conflict("lobby is full")
+        return lobby.model_copy(update={"members": (*lobby.members, me)})
+
+    return await change(ctx, join)
+
+
+@endpoint("POST", "/v1/lobbies/{lobby_id}/leave", response=LobbyOut, errors=(403, 404, 409))
+async def leave_lobby(ctx: Context) -> LobbyOut:
+    """Leave; the host role passes on, and the last one out closes the lobby."""
+    player_id = ctx.me.player_id
+
+    def leave(lobby: LobbyRecord) -> LobbyRecord:
+        require_open(lobby)
+        require_member(lobby, player_id)
+        members = tuple(m for m in lobby.members if m.player_id != player_id)
+        if not members:
+            return lobby.model_copy(update={"members": members, "status": "closed"})
+        host = lobby.host_id if lobby.host_id != player_id else members[0].player_id
+        return lobby.model_copy(update={"members": members, "host_id": host})
+
+    return await change(ctx, leave)
+
+
+@endpoint(
+    "POST",
+    "/v1/lobbies/{lobby_id}/ready",
+    body=ReadyIn,
+    response=LobbyOut,
+    errors=(403, 404, 409),
+)
+async def set_ready(ctx: Context, body: ReadyIn) -> LobbyOut:
+    """Mark yourself ready (or not)."""
+    player_id = ctx.me.player_id
+
+    def ready(lobby: LobbyRecord) -> LobbyRecord:
+        require_open(lobby)
+        require_member(lobby, player_id)
+        members = tuple(
+            m.model_copy(update={"ready": body.ready}) if m.player_id == player_id else m
+            for m in lobby.members
+        )
+        return lobby.model_copy(update={"members": members})
+
+    return await change(ctx, ready)
+
+
+@endpoint("POST", "/v1/lobbies/{lobby_id}/start", response=LobbyOut, errors=(403, 404, 409))
+async def start_lobby(ctx: Context) -> LobbyOut:
+    """Start the match (host only; everyone ready; enough players)."""
+    services = ctx.services
+    lobby = await existing(ctx)
+    check_startable(lobby, ctx.me.player_id, services.modes[lobby.mode].min_players)
+    match = MatchRecord(
+        id=new_id("m"),
+        mode=lobby.mode,
+        seed=secrets.randbits(63),
+        players=tuple(
+            MatchPlayer(player_id=m.player_id, name=m.name, slot=slot)
+            for slot, m in enumerate(lobby.members)
+        ),
+        created_at=services.clock(),
+    )
+
+    def start(current: LobbyRecord) -> LobbyRecord:
+        # Re-checked inside the atomic update: the lobby may have changed since we read it.
+        check_startable(current, ctx.me.player_id, services.modes[current.mode].min_players)
+        if current.members != lobby.members:
+            raise Conflict("lobby changed while starting; try again")
+        return current.model_copy(update={"status": "started", "match_id": match.id})
+
+    await services.store.add_match(match)
+    return await change(ctx, start)
+
+
+def check_startable(lobby: LobbyRecord, player_id: str, min_players: int) -> None:
+    require_open(lobby)
+    if lobby.host_id != player_id:
+        raise Forbidden("only the host can start the lobby")
+    if len(lobby.members) < min_players:
+        raise Conflict(f"need at least {min_players} players")
+    waiting = [m.name for m in lobby.members if not m.ready]
+    if waiting:
+        raise Conflict(f"not ready: {', '.join(waiting)}")

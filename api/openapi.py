@@ -1,0 +1,84 @@
+"""The OpenAPI 3.1 document, generated from the declared endpoints and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api.routing import Endpoint
+from api.schemas import ErrorOut
+
+REF = "#/components/schemas/{model}"
+PATH_PARAM = re.compile(r"{(\w+)}")
+REASONS = {
+    200: "OK",
+    201: "Created",
+    401: "Missing, malformed or expired player token",
+    403: "Not allowed for this player",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    422: "Body failed validation",
+    503: "Not ready",
+}
+
+
+def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[str, Any]:
+    models: set[type[BaseModel]] = {ErrorOut}
+    for ep in endpoints:
+        models.add(ep.response)
+        if ep.body is not None:
+            models.add(ep.body)
+    modes = [(m, "validation") for m in models] + [(m, "serialization") for m in models]
+    _, schema = models_json_schema(modes, ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {"player": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _operation(ep: Endpoint) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(ep.status): {
+            "description": REASONS.get(ep.status, "OK"),
+            "content": {"application/json": {"schema": _ref(ep.response)}},
+        }
+    }
+    for status in ep.errors:
+        responses[str(status)] = {
+            "description": REASONS.get(status, "Error"),
+            "content": {"application/json": {"schema": _ref(ErrorOut)}},
+        }
+    op: dict[str, Any] = {
+        "operationId": ep.handler.__name__,
+        "summary": ep.summary,
+        "responses": responses,
+    }
+    params = PATH_PARAM.findall(ep.path)
+    if params:
+        op["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in params
+        ]
+    if ep.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(ep.body)}},
+        }
+    if ep.auth:
+        op["security"] = [{"player": []}]
+    return op

@@ -1,0 +1,133 @@
+"""Declaring an endpoint once gives its route, its body validation, its auth and its OpenAPI.
+
+    @endpoint("POST", "/v1/lobbies", body=LobbyIn, response=LobbyOut, status=201)
+    async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut: ...
+
+The handler receives a `Context` (services, the authenticated player, path params) and the
+validated body; it returns a pydantic model, or raises a SkirmishError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.errors import error_response
+from skirmish.errors import SkirmishError, Unauthorized
+from skirmish.tokens import PlayerClaims
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class InvalidBody(SkirmishError):
+    status, code = 422, "invalid_body"
+
+
+@dataclass(slots=True)
+class Context:
+    request: Request
+    services: Any
+    player: PlayerClaims | None
+    params: dict[str, str]
+
+    @property
+    def me(self) -> PlayerClaims:
+        assert self.player is not None, "endpoint declared without auth"
+        return self.player
+
+
+Handler = Callable[..., Awaitable[BaseModel]]
+
+
+@dataclass(slots=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None
+    response: type[BaseModel]
+    status: int
+    auth: bool
+    errors: tuple[int, ...] = field(default_factory=tuple)
+
+    def route(self) -> Route:
+        return Route(self.path, self._asgi, methods=[self.method], name=self.handler.__name__)
+
+    async def _asgi(self, request: Request) -> Response:
+        services = request.app.state.services
+        player = authenticate(request, services) if self.auth else None
+        ctx = Context(request, services, player, dict(request.path_params))
+        args: list[Any] = [ctx]
+        if self.body is not None:
+            args.append(await parse_body(request, self.body))
+        result = await self.handler(*args)
+        payload = orjson.dumps(result.model_dump(mode="json"))
+        return Response(payload, self.status, media_type="application/json")
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    response: type[BaseModel],
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    errors: tuple[int, ...] = (),
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
+        implied = (401,) if auth else ()
+        implied += (422,) if body is not None else ()
+        ENDPOINTS.append(
+            Endpoint(
+                method,
+                path,
+                handler,
+                summary,
+                body,
+                response,
+                status,
+                auth,
+                tuple(sorted({*errors, *implied})),
+            )
+        )
+        return handler
+
+    return register
+
+
+def authenticate(request: Request, services: Any) -> PlayerClaims:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("send 'Authorization: Bearer <player token>'")
+    claims: PlayerClaims = services.tokens.verify_player(token.strip())
+    return claims
+
+
+async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidBody(f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidBody(f"{where}: {first['msg']}") from None
+
+
+def not_found_response() -> Response:
+    return error_response(404, "not_found", "no such route")

@@ -1,0 +1,75 @@
+"""Turning store records into response bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from api.schemas import LobbyMemberOut, LobbyOut, MatchAccess, MatchOut, MatchPlayerOut, TicketOut
+from skirmish.store.records import LobbyRecord, MatchRecord, TicketRecord
+
+
+def when(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+
+
+def ws_path(match_id: str) -> str:
+    return f"/ws/matches/{match_id}"
+
+
+def match_access(services: Any, player_id: str, match_id: str) -> MatchAccess:
+    issued = services.tokens.issue_match(player_id, match_id)
+    return MatchAccess(
+        match_id=match_id,
+        ws_path=ws_path(match_id),
+        token=issued.token,
+        expires_at=when(issued.expires_at),
+    )
+
+
+def ticket_out(services: Any, ticket: TicketRecord) -> TicketOut:
+    access = None
+    if ticket.status == "matched" and ticket.match_id:
+        access = match_access(services, ticket.player_id, ticket.match_id)
+    return TicketOut(
+        id=ticket.id,
+        player_id=ticket.player_id,
+        mode=ticket.mode,
+        status=ticket.status,
+        created_at=when(ticket.created_at),
+        match=access,
+    )
+
+
+def lobby_out(services: Any, lobby: LobbyRecord, viewer: str | None) -> LobbyOut:
+    access = None
+    if lobby.match_id and viewer and lobby.member(viewer):
+        access = match_access(services, viewer, lobby.match_id)
+    return LobbyOut(
+        id=lobby.id,
+        name=lobby.name,
+        mode=lobby.mode,
+        host_id=lobby.host_id,
+        max_players=lobby.max_players,
+        status=lobby.status,
+        members=[
+            LobbyMemberOut(player_id=m.player_id, name=m.name, ready=m.ready) for m in lobby.members
+        ],
+        created_at=when(lobby.created_at),
+        match=access,
+    )
+
+
+def match_out(match: MatchRecord) -> MatchOut:
+    return MatchOut(
+        id=match.id,
+        mode=match.mode,
+        status=match.status,
+        players=[
+            MatchPlayerOut(player_id=p.player_id, name=p.name, slot=p.slot) for p in match.players
+        ],
+        created_at=when(match.created_at),
+        started_at=when(match.started_at),
+        finished_at=when(match.finished_at),
+        result=match.result,
+    )

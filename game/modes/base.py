@@ -1,0 +1,79 @@
+"""The contract every game mode fulfils, and the types that cross it.
+
+A mode is a set of pure functions over its own immutable state type: the realtime layer
+never looks inside a state, it only asks the mode to step it, to describe it for clients
+and to say whether the match is over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+StateT = TypeVar("StateT")
+InputT = TypeVar("InputT")
+
+JSON = dict[str, Any]
+
+
+class InputRejected(ValueError):
+    """A client input that the mode refuses; the message is safe to show the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerStats:
+    slot: int
+    score: int
+    kills: int = 0
+    deaths: int = 0
+    shots: int = 0
+    hits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a match ended: the winning slot (None for a draw), why, and everyone's stats."""
+
+    winner: int | None
+    reason: str
+    stats: tuple[PlayerStats, ...] = field(default_factory=tuple)
+
+
+class GameMode(Protocol[StateT, InputT]):
+    """A game mode: pure, deterministic, no I/O.
+
+    `step(state, inputs, tick)` must give the same state for the same arguments on every
+    machine; randomness comes only from an RNG carried inside the state.
+    """
+
+    name: str
+    tick_rate: int
+    min_players: int
+    max_players: int
+
+    def initial_state(self, players: int, seed: int) -> StateT: ...
+
+    def parse_input(self, fields: Mapping[str, Any]) -> InputT:
+        """Validate one input message or raise InputRejected.
+
+        `fields` is the whole message: `type` and `seq` are the envelope's (already
+        checked); every other field is the mode's to check, unknown ones included.
+        """
+        ...
+
+    def step(self, state: StateT, inputs: Sequence[InputT | None], tick: int) -> StateT:
+        """Advance one tick. `inputs[slot]` is that player's input for this tick, or None."""
+        ...
+
+    def snapshot(self, state: StateT) -> JSON:
+        """What every player sees this tick (JSON-ready; lists may be extended by the caller)."""
+        ...
+
+    def outcome(self, state: StateT) -> Outcome | None:
+        """None while the match goes on."""
+        ...
+
+    def client_config(self) -> JSON:
+        """The constants a client needs to draw and to predict."""
+        ...

@@ -1,0 +1,33 @@
+"""The ASGI entry: http and lifespan → Starlette; websocket → token auth → URLRouter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skirmish.django_conf import configure_django
+
+configure_django()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from api.app import build_app  # noqa: E402
+from realtime.consumers import MatchConsumer  # noqa: E402
+from realtime.ws_auth import MatchTokenMiddleware  # noqa: E402
+from skirmish.services import Services, build_services  # noqa: E402
+from skirmish.settings import Settings  # noqa: E402
+
+
+def build_application(services: Services) -> Any:
+    http = build_app(services)
+    websocket = MatchTokenMiddleware(
+        URLRouter([path("ws/matches/<str:match_id>", MatchConsumer.as_asgi(host=services.host))]),
+        services.tokens,
+    )
+    # lifespan must be routed too: ProtocolTypeRouter raises on scope types it lacks.
+    return ProtocolTypeRouter({"http": http, "lifespan": http, "websocket": websocket})
+
+
+def application_factory() -> Any:
+    """For `uvicorn --factory realtime.asgi:application_factory`."""
+    return build_application(build_services(Settings()))

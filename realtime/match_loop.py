@@ -1,0 +1,167 @@
+"""One hosted match: its seats, input buffers, and the authoritative step of each tick.
+
+No awaits in here: the pod's tick scheduler calls `advance()` for every match it hosts, and
+each call steps the pure game mode once, encodes the snapshot once and hands the frames to
+the local connections (which never block, see fanout.py).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from game.modes import AnyMode, Outcome
+from realtime import messages
+from realtime.fanout import Connection
+from skirmish.store.records import MatchRecord
+
+INPUT_BUFFER = 4  # inputs waiting per player; older ones are dropped (bounded latency)
+
+
+@dataclass(slots=True)
+class Seat:
+    """A player's place in a match, kept while they are away."""
+
+    player_id: str
+    name: str
+    slot: int
+    inbox: deque[tuple[int, Any]] = field(default_factory=lambda: deque(maxlen=INPUT_BUFFER))
+    last_seq: int = 0  # highest seq received
+    applied_seq: int = 0  # seq of the input applied most recently
+    held: Any = None  # the input that keeps applying while no new one arrives
+    connection: Connection | None = None
+
+
+class HostedMatch:
+    def __init__(
+        self,
+        record: MatchRecord,
+        mode: AnyMode,
+        start_deadline: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.id = record.id
+        self.clock = clock
+        self.record = record
+        self.mode = mode
+        self.state = mode.initial_state(len(record.players), record.seed)
+        self.tick = 0
+        self.status = "waiting"
+        self.start_deadline = start_deadline
+        self.seats = [Seat(p.player_id, p.name, p.slot) for p in record.players]
+        self.outcome: Outcome | None = None
+
+    # -- membership ----------------------------------------------------------------------
+
+    def seat_of(self, player_id: str) -> Seat | None:
+        return next((s for s in self.seats if s.player_id == player_id), None)
+
+    def connect(self, seat: Seat, connection: Connection) -> Connection | None:
+        """Seat a socket; returns the socket it replaces, if any."""
+        previous, seat.connection = seat.connection, connection
+        connection.send_frame(self.welcome(seat))
+        self._announce_presence()
+        return previous
+
+    def disconnect(self, seat: Seat, connection: Connection) -> None:
+        if seat.connection is connection:
+            seat.connection = None
+            seat.held = None  # an absent player stands still
+            seat.inbox.clear()
+            self._announce_presence()
+
+    @property
+    def connected_slots(self) -> list[int]:
+        return [s.slot for s in self.seats if s.connection is not None]
+
+    def welcome(self, seat: Seat) -> bytes:
+        return messages.encode(
+            {
+                "type": "welcome",
+                "match_id": self.id,
+                "player_id": seat.player_id,
+                "slot": seat.slot,
+                "mode": self.mode.name,
+                "tick_rate": self.mode.tick_rate,
+                "status": self.status,
+                "tick": self.tick,
+                "last_seq": seat.last_seq,
+                "players": [
+                    {"slot": s.slot, "player_id": s.player_id, "name": s.name} for s in self.seats
+                ],
+                "config": self.mode.client_config(),
+            }
+        )
+
+    # -- input ---------------------------------------------------------------------------
+
+    def submit(self, seat: Seat, seq: int, command: Any) -> bool:
+        """Queue an input for the next ticks; a seq not above the last one is ignored."""
+        if seq <= seat.last_seq:
+            return False
+        seat.last_seq = seq
+        seat.inbox.append((seq, command))
+        return True
+
+    # -- the tick ------------------------------------------------------------------------
+
+    def advance(self, now: float) -> Outcome | None:
+        """One tick: start if due, step, fan the snapshot out. Returns the outcome at the end."""
+        if self.status == "waiting":
+            if len(self.connected_slots) < len(self.seats) and now < self.start_deadline:
+                return None
+            self.status = "running"
+            self.broadcast({"type": "start", "tick": self.tick})
+        if self.status != "running":
+            return None
+        self.tick += 1
+        self.state = self.mode.step(
+            self.state, [self._next_input(s) for s in self.seats], self.tick
+        )
+        self._send_snapshot()
+        self.outcome = self.mode.outcome(self.state)
+        if self.outcome is not None:
+            self.status = "finished"
+        return self.outcome
+
+    def _next_input(self, seat: Seat) -> Any:
+        if seat.inbox:
+            seat.applied_seq, seat.held = seat.inbox.popleft()
+        return seat.held
+
+    def _send_snapshot(self) -> None:
+        snapshot = self.mode.snapshot(self.state)
+        online = [int(s.connection is not None) for s in self.seats]
+        for row in snapshot["players"]:
+            row.append(online[row[0]])
+        body = orjson.dumps(snapshot)
+        for seat in self.seats:
+            if seat.connection is not None:
+                seat.connection.send_snapshot(messages.snapshot_frame(seat.applied_seq, body))
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        frame = messages.encode(message)
+        for seat in self.seats:
+            if seat.connection is not None:
+                seat.connection.send_frame(frame)
+
+    def _announce_presence(self) -> None:
+        if self.status == "waiting":
+            starts_in = max(self.start_deadline - self.clock(), 0.0)
+            self.broadcast(
+                {
+                    "type": "waiting",
+                    "connected": self.connected_slots,
+                    "starts_in_ms": round(starts_in * 1000),
+                }
+            )
+
+    def close_all(self, code: int, reason: str = "") -> None:
+        for seat in self.seats:
+            if seat.connection is not None:
+                seat.connection.close(code, reason)
+                seat.connection = None

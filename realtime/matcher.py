@@ -1,0 +1,123 @@
+"""The matcher: turns waiting tickets into matches, a few times a second.
+
+The grouping rules are pure (game.matchmaking); this module only reads tickets, expires the
+stale ones and writes each match atomically with its tickets, so that a ticket can never
+land in two matches even if two matchers ever overlapped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+
+from game import matchmaking
+from game.modes import AnyMode
+from skirmish.errors import SkirmishError
+from skirmish.store import Store
+from skirmish.store.records import MatchPlayer, MatchRecord, TicketRecord, new_id
+
+log = logging.getLogger(__name__)
+
+
+class Matcher:
+    def __init__(
+        self,
+        store: Store,
+        modes: Mapping[str, AnyMode],
+        *,
+        target_size: int,
+        fill_timeout: float,
+        ticket_ttl: float,
+        interval: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.modes = modes
+        self.rules = {
+            name: matchmaking.QueueRules(
+                target_size=max(min(target_size, mode.max_players), mode.min_players),
+                min_size=mode.min_players,
+                fill_timeout=fill_timeout,
+            )
+            for name, mode in modes.items()
+        }
+        self.ticket_ttl = ticket_ttl
+        self.interval = interval
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # a store hiccup must not end matchmaking for good
+                log.exception("matchmaking pass failed")
+            await asyncio.sleep(self.interval)
+
+    async def run_once(self) -> list[MatchRecord]:
+        """One pass: expire stale tickets, form and write matches. Returns the new matches."""
+        now = self.clock()
+        by_mode: dict[str, list[TicketRecord]] = defaultdict(list)
+        for ticket in await self.store.searching_tickets():
+            if now - ticket.created_at > self.ticket_ttl:
+                await self._expire(ticket.id)
+            else:
+                by_mode[ticket.mode].append(ticket)
+        created = []
+        for mode, tickets in by_mode.items():
+            pure = [
+                matchmaking.Ticket(t.id, t.player_id, t.mode, t.rating, t.created_at)
+                for t in tickets
+            ]
+            for group in matchmaking.form_matches(pure, now, self.rules[mode]):
+                match = await self._create(mode, [t.id for t in group], tickets, now)
+                if match is not None:
+                    created.append(match)
+        return created
+
+    async def _expire(self, ticket_id: str) -> None:
+        def expire(ticket: TicketRecord) -> TicketRecord:
+            if ticket.status != "searching":
+                return ticket
+            return ticket.model_copy(update={"status": "expired"})
+
+        with contextlib.suppress(SkirmishError):
+            await self.store.update_ticket(ticket_id, expire)
+
+    async def _create(
+        self, mode: str, ticket_ids: list[str], tickets: list[TicketRecord], now: float
+    ) -> MatchRecord | None:
+        by_id = {t.id: t for t in tickets}
+        players = []
+        for slot, ticket_id in enumerate(ticket_ids):
+            player_id = by_id[ticket_id].player_id
+            player = await self.store.get_player(player_id)
+            name = player.name if player else player_id
+            players.append(MatchPlayer(player_id=player_id, name=name, slot=slot))
+        match = MatchRecord(
+            id=new_id("m"),
+            mode=mode,
+            seed=secrets.randbits(63),
+            players=tuple(players),
+            created_at=now,
+        )
+        if await self.store.match_tickets(ticket_ids, match):
+            log.info("match %s formed: %s", match.id, [p.name for p in players])
+            return match
+        return None  # a ticket was cancelled meanwhile; the rest are matched next pass

@@ -1,0 +1,67 @@
+"""`skirmish serve` runs a pod; `skirmish bot` plays real matches against it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from skirmish import bot
+from skirmish.settings import Settings
+
+MAX_FRAME_BYTES = 4096  # larger client frames are closed with 1009 by the server
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    mode = f"Redis at {settings.redis_url}" if settings.redis_url else "embedded (in memory)"
+    print(f"Skirmish {mode}: open http://{shown}:{port}/ in your browser", flush=True)
+    uvicorn.run(
+        "realtime.asgi:application_factory",
+        factory=True,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",  # the cheapest per frame of uvicorn's implementations
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_per_message_deflate=False,  # costs CPU on every frame; snapshots are small
+        lifespan="on",
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skirmish", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run a Skirmish server (one pod)")
+    serve.add_argument("--host", help="bind address (default SKIRMISH_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default SKIRMISH_PORT or 8000)")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", action="store_true")
+    serve.set_defaults(run=serve_command)
+
+    bots = commands.add_parser("bot", help="connect bots that play real matches")
+    bot.add_bot_arguments(bots)
+    bots.set_defaults(run=bot.bot_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

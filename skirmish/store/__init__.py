@@ -1,0 +1,6 @@
+"""Durable state behind one protocol, with in-memory and Redis implementations side by side."""
+
+from skirmish.store.memory import MemoryStore
+from skirmish.store.protocols import Store
+
+__all__ = ["MemoryStore", "Store"]

@@ -1,0 +1,57 @@
+"""What the rest of Skirmish needs from durable state. Implementations: memory, Redis.
+
+Every change goes through an atomic read-modify-write (`update_*` with a pure function
+that returns the new record or raises a SkirmishError to change nothing), so the domain
+rules live once, above the store, and race-free on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, TypeVar
+
+from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+
+R = TypeVar("R")
+Mutation = Callable[[R], R]
+
+
+class Store(Protocol):
+    async def close(self) -> None: ...
+
+    # players
+    async def add_player(self, player: PlayerRecord) -> None: ...
+    async def get_player(self, player_id: str) -> PlayerRecord | None: ...
+
+    # matchmaking tickets
+    async def add_ticket(self, ticket: TicketRecord) -> None:
+        """Raises Conflict if the player already has a searching ticket."""
+        ...
+
+    async def get_ticket(self, ticket_id: str) -> TicketRecord | None: ...
+    async def update_ticket(
+        self, ticket_id: str, change: Mutation[TicketRecord]
+    ) -> TicketRecord: ...
+    async def searching_tickets(self) -> list[TicketRecord]: ...
+    async def match_tickets(self, ticket_ids: Iterable[str], match: MatchRecord) -> bool:
+        """Atomically: if every ticket is still searching, mark them matched to `match` and
+        add the match; otherwise change nothing and return False."""
+        ...
+
+    # lobbies
+    async def add_lobby(self, lobby: LobbyRecord) -> None: ...
+    async def get_lobby(self, lobby_id: str) -> LobbyRecord | None: ...
+    async def open_lobbies(self) -> list[LobbyRecord]: ...
+    async def update_lobby(self, lobby_id: str, change: Mutation[LobbyRecord]) -> LobbyRecord: ...
+
+    # matches
+    async def add_match(self, match: MatchRecord) -> None:
+        """Raises Conflict if a match with that id exists."""
+        ...
+
+    async def get_match(self, match_id: str) -> MatchRecord | None: ...
+    async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord: ...
+
+    # ratings, per mode
+    async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]: ...
+    async def set_ratings(self, mode: str, ratings: Mapping[str, float]) -> None: ...

@@ -1,0 +1,78 @@
+"""The records the store keeps. Immutable: a change is a new record, written atomically."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+TicketStatus = Literal["searching", "matched", "cancelled", "expired"]
+LobbyStatus = Literal["open", "started", "closed"]
+MatchStatus = Literal["waiting", "running", "finished"]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlayerRecord(Record):
+    id: str
+    name: str
+    created_at: float
+
+
+class TicketRecord(Record):
+    id: str
+    player_id: str
+    mode: str
+    rating: float
+    status: TicketStatus = "searching"
+    created_at: float
+    match_id: str | None = None
+
+
+class LobbyMember(Record):
+    player_id: str
+    name: str
+    ready: bool = False
+
+
+class LobbyRecord(Record):
+    id: str
+    name: str
+    mode: str
+    host_id: str
+    max_players: int
+    status: LobbyStatus = "open"
+    members: tuple[LobbyMember, ...] = ()
+    created_at: float
+    match_id: str | None = None
+
+    def member(self, player_id: str) -> LobbyMember | None:
+        return next((m for m in self.members if m.player_id == player_id), None)
+
+
+class MatchPlayer(Record):
+    player_id: str
+    name: str
+    slot: int
+
+
+class MatchRecord(Record):
+    id: str
+    mode: str
+    seed: int
+    status: MatchStatus = "waiting"
+    players: tuple[MatchPlayer, ...]
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: dict[str, Any] | None = None
+
+    def slot_of(self, player_id: str) -> int | None:
+        return next((p.slot for p in self.players if p.player_id == player_id), None)
