@@ -73,13 +73,15 @@ class MatchConsumer(DirectWebsocketConsumer):
             data = message.get("text") or ""
         if len(data) > MAX_FRAME_BYTES:
             self._close(CloseCode.TOO_BIG, "frame too big")
-            return
-        try:
-            self._handle(messages.decode(data))
-        except ProtocolError as exc:
-            self._reject(exc.code, exc.message)
-        except InputRejected as exc:
-            self._reject("invalid_message", str(exc))
+        else:
+            try:
+                self._handle(messages.decode(data))
+            except ProtocolError as exc:
+                self._reject(exc.code, exc.message)
+            except InputRejected as exc:
+                self._reject("invalid_message", str(exc))
+        if self.seat is None:  # we closed it: stop reading now
+            raise StopConsumer()
 
     def _handle(self, msg: dict[str, Any]) -> None:
         hosted, seat, connection = self.hosted, self.seat, self.connection
@@ -113,9 +115,15 @@ class MatchConsumer(DirectWebsocketConsumer):
         assert self.connection is not None
         metrics.WS_CLOSES.labels(str(code)).inc()
         self.connection.close(code, reason)
+        self._leave()  # the seat is free at once, not when the close handshake ends
+
+    def _leave(self) -> None:
+        if self.hosted is not None and self.seat is not None and self.connection is not None:
+            self.host.detach(self.hosted, self.seat, self.connection)
+            self.seat = None
+            metrics.PLAYERS_CONNECTED.dec()
 
     async def disconnected(self, code: int) -> None:
-        if self.hosted is not None and self.seat is not None and self.connection is not None:
+        if self.connection is not None:
             self.connection.closed = True
-            self.host.detach(self.hosted, self.seat, self.connection)
-            metrics.PLAYERS_CONNECTED.dec()
+        self._leave()

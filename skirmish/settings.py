@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     )
     # Tokens are signed with this. Unset (embedded mode) → a random per-process secret, so
     # tokens die with the process; several pods must share one.
-    token_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
+    token_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=32)
     player_token_ttl_seconds: int = Field(24 * 3600, gt=0)
     match_token_ttl_seconds: int = Field(600, gt=0)
 
