@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -16,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from api import auth, lobbies, matches, matchmaking  # noqa: F401
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, metrics, readyz
+from api.middleware import PodHeaderMiddleware
 from api.openapi import build_openapi
 from api.routing import ENDPOINTS
 from skirmish import __version__
@@ -50,6 +52,12 @@ def build_app(services: Services) -> Starlette:
         Route("/", index),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    middleware = [Middleware(PodHeaderMiddleware, pod=services.settings.pod_name)]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
     app.state.services = services
     return app

@@ -40,6 +40,8 @@ class MatchConsumer(DirectWebsocketConsumer):
             {
                 "type": "websocket.accept",
                 "subprotocol": SUBPROTOCOL if SUBPROTOCOL in offered else None,
+                # Which pod serves the socket: for operators, and for the routing tests.
+                "headers": [(b"x-skirmish-pod", self.host.pod.encode())],
             }
         )
         self.connection = Connection(self.base_send)

@@ -59,6 +59,7 @@ class MatchHost:
         *,
         tick_rate: int,
         start_wait: float,
+        pod: str = "local",
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -66,6 +67,7 @@ class MatchHost:
         self.modes = modes
         self.tick_rate = tick_rate
         self.start_wait = start_wait
+        self.pod = pod
         self.clock = clock
         self.wall_clock = wall_clock
         self.matches: dict[str, HostedMatch] = {}

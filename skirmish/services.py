@@ -52,7 +52,11 @@ def build_services(settings: Settings) -> Services:
         ),
         modes=modes,
         host=MatchHost(
-            store, modes, tick_rate=settings.tick_rate, start_wait=settings.match_start_wait_seconds
+            store,
+            modes,
+            tick_rate=settings.tick_rate,
+            start_wait=settings.match_start_wait_seconds,
+            pod=settings.pod_name,
         ),
         matcher=Matcher(
             store,
