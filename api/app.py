@@ -19,7 +19,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, metrics, readyz
 from api.middleware import PodHeaderMiddleware
 from api.openapi import build_openapi
-from api.routing import ENDPOINTS
+from api.routing import ENDPOINTS, build_routes
 from skirmish import __version__
 from skirmish.services import Services
 
@@ -44,7 +44,7 @@ def build_app(services: Services) -> Starlette:
             await services.stop()
 
     routes = [
-        *(ep.route() for ep in ENDPOINTS),
+        *build_routes(ENDPOINTS),
         Route("/openapi.json", openapi_json, include_in_schema=False),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -37,7 +37,9 @@ async def skirmish_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), exc.detail)
+    response = error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), exc.detail)
+    response.headers.update(exc.headers or {})  # e.g. Allow on 405
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -20,6 +20,7 @@ REASONS = {
     403: "Not allowed for this player",
     404: "Not found",
     409: "Conflicts with the current state",
+    413: "Body too large",
     422: "Body failed validation",
     503: "Not ready",
 }

@@ -30,6 +30,10 @@ class InvalidBody(SkirmishError):
     status, code = 422, "invalid_body"
 
 
+class BodyTooLarge(SkirmishError):
+    status, code = 413, "too_large"
+
+
 @dataclass(slots=True)
 class Context:
     request: Request
@@ -58,10 +62,7 @@ class Endpoint:
     auth: bool
     errors: tuple[int, ...] = field(default_factory=tuple)
 
-    def route(self) -> Route:
-        return Route(self.path, self._asgi, methods=[self.method], name=self.handler.__name__)
-
-    async def _asgi(self, request: Request) -> Response:
+    async def serve(self, request: Request) -> Response:
         services = request.app.state.services
         player = authenticate(request, services) if self.auth else None
         ctx = Context(request, services, player, dict(request.path_params))
@@ -74,6 +75,21 @@ class Endpoint:
 
 
 ENDPOINTS: list[Endpoint] = []
+
+
+def build_routes(endpoints: list[Endpoint]) -> list[Route]:
+    """One route per path, dispatching on the method, so a 405 lists every allowed method."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for ep in endpoints:
+        by_path.setdefault(ep.path, {})[ep.method] = ep
+    routes = []
+    for path, methods in by_path.items():
+
+        async def dispatch(request: Request, methods: dict[str, Endpoint] = methods) -> Response:
+            return await methods[request.method].serve(request)
+
+        routes.append(Route(path, dispatch, methods=list(methods)))
+    return routes
 
 
 def endpoint(
@@ -89,7 +105,7 @@ def endpoint(
     def register(handler: Handler) -> Handler:
         summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
         implied = (401,) if auth else ()
-        implied += (422,) if body is not None else ()
+        implied += (413, 422) if body is not None else ()
         ENDPOINTS.append(
             Endpoint(
                 method,
@@ -120,7 +136,7 @@ def authenticate(request: Request, services: Any) -> PlayerClaims:
 async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise InvalidBody(f"body larger than {MAX_BODY_BYTES} bytes")
+        raise BodyTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:

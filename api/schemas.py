@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-NAME_PATTERN = r"^[\w][\w .\-]{0,22}[\w.]?$"
+# Letters of any script, digits, and a little punctuation; no control or invisible
+# formatting characters, so one name cannot pass for another.
+NAME_PATTERN = r"^[\w][\w .'\-]*$"
+
+
+def visible(text: str) -> str:
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
+        raise ValueError("must not contain control or invisible characters")
+    return text
+
+
+def display_name(max_length: int) -> Any:
+    return Annotated[
+        str,
+        Field(min_length=1, max_length=max_length, pattern=NAME_PATTERN),
+        AfterValidator(visible),
+    ]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: "yes" is not a boolean and "4" is not a number.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class GuestIn(Body):
-    name: str | None = Field(None, min_length=1, max_length=24, pattern=NAME_PATTERN)
+    name: display_name(24) | None = None  # type: ignore[valid-type]
 
 
 class GuestOut(Body):
@@ -58,7 +76,7 @@ class TicketOut(Body):
 
 class LobbyIn(Body):
     mode: str = Field("arena", min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=40, pattern=NAME_PATTERN.replace("22", "38"))
+    name: display_name(40)  # type: ignore[valid-type]
     max_players: int = Field(ge=2, le=64)
 
 

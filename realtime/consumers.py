@@ -12,8 +12,8 @@ from game.modes import InputRejected
 from realtime import messages, metrics
 from realtime.consumer_base import DirectWebsocketConsumer
 from realtime.fanout import Connection
-from realtime.match_host import CLOSE_FOR_ERROR, CloseCode, MatchHost
-from realtime.match_loop import HostedMatch, Seat
+from realtime.match_host import CLOSE_FOR_ERROR, CloseCode, Match, MatchHost
+from realtime.match_loop import Seat
 from realtime.messages import ProtocolError
 from realtime.ws_auth import SUBPROTOCOL
 from skirmish.errors import SkirmishError
@@ -29,7 +29,7 @@ class MatchConsumer(DirectWebsocketConsumer):
     def __init__(self, host: MatchHost) -> None:
         self.host = host
         self.connection: Connection | None = None
-        self.hosted: HostedMatch | None = None
+        self.hosted: Match | None = None
         self.seat: Seat | None = None
         self.bad_count = 0
         self.bad_window_start = 0.0
@@ -94,7 +94,7 @@ class MatchConsumer(DirectWebsocketConsumer):
             seq = messages.input_seq(msg)
             if hosted.status == "finished":
                 raise ProtocolError("not_running", "the match is over")
-            hosted.submit(seat, seq, hosted.mode.parse_input(msg))
+            hosted.accept_input(seat, seq, msg)
         elif kind == "ping":
             metrics.PINGS.inc()
             connection.send_frame(messages.pong(messages.ping_time(msg), hosted.tick))

@@ -14,11 +14,23 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
+
+from realtime.messages import snapshot_frame
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Outlet(Protocol):
+    """Where a match loop sends one player's frames: a local socket or a relayed one."""
+
+    closed: bool
+
+    def send_snapshot(self, ack: int, body: bytes) -> None: ...
+    def send_frame(self, frame: bytes) -> None: ...
+    def close(self, code: int, reason: str = "") -> None: ...
 
 
 class Connection:
@@ -34,7 +46,9 @@ class Connection:
         self.closed = False
         self.dropped = 0  # snapshots replaced before they could be sent
 
-    def send_snapshot(self, frame: bytes) -> None:
+    def send_snapshot(self, ack: int, body: bytes) -> None:
+        """The tick's shared snapshot body, with this player's ack spliced in."""
+        frame = snapshot_frame(ack, body)
         if self._writer is not None:
             if self._pending_snapshot is not None:
                 self.dropped += 1

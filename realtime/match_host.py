@@ -1,7 +1,9 @@
-"""The pod's match host: every match this pod owns, and the one scheduler that ticks them.
+"""The pod's match host: the matches this pod owns, the tick scheduler that runs them, and
+the sockets it serves for matches owned by other pods.
 
 One pod-wide scheduler (not a task per match): a single timer wake-up per tick serves every
-match, ticks stay aligned, and lateness is measured in one place.
+match, ticks stay aligned, and lateness is measured in one place. At the end of each tick
+the relay sends each peer pod one batch (see relay.py).
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from game.modes import AnyMode, Outcome
-from game.ratings import DEFAULT_RATING, update_ratings
 from realtime import messages, metrics
-from realtime.fanout import Connection
+from realtime.fanout import Outlet
 from realtime.match_loop import HostedMatch, Seat
+from realtime.ownership import Lease, MatchDirectory, MemoryMatchDirectory
+from realtime.relay import Relay, RemoteConnection, RemoteMatch
+from realtime.results import record_result
 from skirmish.errors import Forbidden, NotFound, SkirmishError
 from skirmish.store import Store
 from skirmish.store.records import MatchRecord
 
 log = logging.getLogger(__name__)
+
+Match = HostedMatch | RemoteMatch
 
 
 class MatchOver(SkirmishError):
@@ -60,6 +66,9 @@ class MatchHost:
         tick_rate: int,
         start_wait: float,
         pod: str = "local",
+        directory: MatchDirectory | None = None,
+        relay: Relay | None = None,
+        lease_ttl: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -68,61 +77,78 @@ class MatchHost:
         self.tick_rate = tick_rate
         self.start_wait = start_wait
         self.pod = pod
+        self.directory = directory or MemoryMatchDirectory(lease_ttl)
+        self.relay = relay or Relay(None, pod)
+        self.lease_ttl = lease_ttl
         self.clock = clock
         self.wall_clock = wall_clock
         self.matches: dict[str, HostedMatch] = {}
-        self._loading: dict[str, asyncio.Future[HostedMatch]] = {}
+        self.leases: dict[str, Lease] = {}
+        self._loading: dict[str, asyncio.Future[Match]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._scheduler: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._scheduler is None:
-            self._scheduler = asyncio.get_running_loop().create_task(self._run())
+        if self._loops:
+            return
+        await self.relay.start(self.on_batch)
+        loop = asyncio.get_running_loop()
+        self._loops = [loop.create_task(self._run()), loop.create_task(self._maintain())]
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.cancel()
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduler
-            self._scheduler = None
-        for hosted in self.matches.values():
-            hosted.close_all(CloseCode.RESTART, "server restarting")
+                await task
+        self._loops = []
+        for match in [*self.matches.values(), *self.relay.remote.values()]:
+            match.close_all(CloseCode.RESTART, "server restarting")
+        for lease in self.leases.values():
+            with contextlib.suppress(Exception):
+                await self.directory.release(lease)
         self.matches.clear()
+        self.leases.clear()
+        self.relay.remote.clear()
+        self.relay.flush()
+        await asyncio.sleep(0)  # let the relay hand its last batches over
+        await self.relay.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- sockets -------------------------------------------------------------------------
 
-    async def attach(
-        self, match_id: str, player_id: str, connection: Connection
-    ) -> tuple[HostedMatch, Seat]:
-        """Seat a player's socket in their match, hosting the match here if needed."""
-        hosted = await self._host(match_id)
-        seat = hosted.seat_of(player_id)
+    async def attach(self, match_id: str, player_id: str, connection: Outlet) -> tuple[Match, Seat]:
+        """Seat a player's socket in their match: hosted here, or relayed to its owner."""
+        match = await self._find(match_id)
+        seat = match.seat_of(player_id)
         if seat is None:
             raise Forbidden("you are not a player of this match")
-        previous = hosted.connect(seat, connection)
+        if isinstance(match, RemoteMatch):
+            previous = match.connect(seat, connection, self.relay.next_conn_id())
+        else:
+            previous = match.connect(seat, connection)
         if previous is not None:
             previous.send_frame(messages.error("replaced", "you connected again elsewhere"))
             previous.close(CloseCode.REPLACED, "replaced")
-        return hosted, seat
+        return match, seat
 
-    def detach(self, hosted: HostedMatch, seat: Seat, connection: Connection) -> None:
-        hosted.disconnect(seat, connection)
+    def detach(self, match: Match, seat: Seat, connection: Outlet) -> None:
+        match.disconnect(seat, connection)
 
-    async def _host(self, match_id: str) -> HostedMatch:
-        hosted = self.matches.get(match_id)
-        if hosted is not None:
-            return hosted
+    async def _find(self, match_id: str) -> Match:
+        match: Match | None = self.matches.get(match_id) or self.relay.remote.get(match_id)
+        if match is not None:
+            return match
         loading = self._loading.get(match_id)
         if loading is not None:  # another socket of this match is loading it right now
             return await asyncio.shield(loading)
-        future: asyncio.Future[HostedMatch] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Match] = asyncio.get_running_loop().create_future()
         self._loading[match_id] = future
         try:
-            hosted = await self._load(match_id)
+            match = await self._load(match_id)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # mark it retrieved: nobody else may be waiting
@@ -132,19 +158,81 @@ class MatchHost:
             raise
         finally:
             del self._loading[match_id]
-        future.set_result(hosted)
-        self.matches[match_id] = hosted
-        metrics.MATCHES_HOSTED.set(len(self.matches))
-        return hosted
+        future.set_result(match)
+        return match
 
-    async def _load(self, match_id: str) -> HostedMatch:
+    async def _load(self, match_id: str) -> Match:
+        """Claim the match (its first socket reached us) or follow the pod that has it."""
         record = await self.store.get_match(match_id)
         if record is None:
             raise NotFound(f"match {match_id} not found")
         if record.status == "finished":
             raise MatchOver("the match is over; its result is at /v1/matches/" + match_id)
         mode = self.modes[record.mode]
-        return HostedMatch(record, mode, self.clock() + self.start_wait, self.clock)
+        lease = await self.directory.claim(match_id, self.pod, self.relay.channel)
+        if lease.pod == self.pod and lease.channel == self.relay.channel:
+            hosted = HostedMatch(record, mode, self.clock() + self.start_wait, self.clock)
+            self.matches[match_id] = hosted
+            self.leases[match_id] = lease
+            metrics.MATCHES_HOSTED.set(len(self.matches))
+            return hosted
+        if not self.relay.enabled:
+            raise SkirmishError(f"match {match_id} is owned by pod {lease.pod}")
+        remote = RemoteMatch(record, mode, lease, self.relay.link(lease.channel))
+        self.relay.remote[match_id] = remote
+        return remote
+
+    # -- entries from other pods ---------------------------------------------------------
+
+    def on_batch(self, message: dict[str, Any]) -> None:
+        link = self.relay.link(message["reply_to"])
+        for entry in message["entries"]:
+            kind = entry[0]
+            if kind in ("s", "f", "c"):
+                self.relay.deliver_to_edge(entry)
+                continue
+            hosted = self.matches.get(entry[1])
+            if hosted is None:  # we no longer own it: tell the edge to reconnect its socket
+                if kind == "j":
+                    link.add(["c", entry[1], entry[2], CloseCode.RESTART, "match moved"])
+                continue
+            if kind == "i":
+                self._remote_input(hosted, entry[2], entry[3], entry[4])
+            elif kind == "j":
+                self._remote_join(hosted, link, entry[2], entry[3])
+            elif kind == "l":
+                self._remote_leave(hosted, entry[2], link)
+
+    def _remote_seat(self, hosted: HostedMatch, conn: int) -> tuple[Seat, RemoteConnection] | None:
+        for seat in hosted.seats:
+            outlet = seat.connection
+            if isinstance(outlet, RemoteConnection) and outlet.conn == conn:
+                return seat, outlet
+        return None
+
+    def _remote_join(self, hosted: HostedMatch, link: Any, conn: int, player_id: str) -> None:
+        seat = hosted.seat_of(player_id)
+        if seat is None:
+            return
+        previous = hosted.connect(seat, RemoteConnection(link, hosted, seat.slot, conn))
+        if previous is not None:
+            previous.send_frame(messages.error("replaced", "you connected again elsewhere"))
+            previous.close(CloseCode.REPLACED, "replaced")
+
+    def _remote_leave(self, hosted: HostedMatch, conn: int, link: Any) -> None:
+        found = self._remote_seat(hosted, conn)
+        if found is not None and found[1].link is link:
+            found[1].closed = True
+            hosted.disconnect(*found)
+
+    def _remote_input(self, hosted: HostedMatch, conn: int, seq: int, message: Any) -> None:
+        found = self._remote_seat(hosted, conn)
+        if found is None:
+            return
+        try:
+            hosted.accept_input(found[0], seq, message)
+        except ValueError:  # validated by the edge already; a mismatch is a bug, not a crash
+            log.warning("relayed input refused for match %s", hosted.id)
 
     # -- the tick ------------------------------------------------------------------------
 
@@ -162,6 +250,7 @@ class MatchHost:
             started = loop.time()
             metrics.TICK_LATENESS.observe(max(started - next_at, 0.0))
             self.tick_all()
+            self.relay.flush()
             metrics.TICK_DURATION.observe(loop.time() - started)
 
     def tick_all(self) -> None:
@@ -179,11 +268,13 @@ class MatchHost:
             if hosted.status == "running" and hosted.tick == 1:
                 self._spawn(self._mark_running(hosted.id))
             if outcome is not None:
-                self._release(hosted)
                 self._spawn(self._conclude(hosted, outcome))
 
     def _release(self, hosted: HostedMatch) -> None:
         self.matches.pop(hosted.id, None)
+        lease = self.leases.pop(hosted.id, None)
+        if lease is not None:
+            self._spawn(self.directory.release(lease))
         metrics.MATCHES_HOSTED.set(len(self.matches))
 
     def _spawn(self, coro: Any) -> None:
@@ -202,63 +293,50 @@ class MatchHost:
         await self.store.update_match(match_id, running)
 
     async def _conclude(self, hosted: HostedMatch, outcome: Outcome) -> None:
-        """Write the result and ratings durably, then tell the players and close."""
+        """Write the result and ratings durably (while still owner), then tell the players."""
         try:
-            result = await self._record_result(hosted, outcome)
+            lease = self.leases.get(hosted.id)
+            if lease is not None and await self.directory.holder(hosted.id) != lease:
+                raise RuntimeError("lost the lease before the result was written")
+            result = await record_result(self.store, hosted, outcome, self.wall_clock())
             hosted.broadcast({"type": "result", **result})
             hosted.close_all(CloseCode.NORMAL, "match over")
             metrics.MATCHES_FINISHED.inc()
         except Exception:
             log.exception("could not record the result of match %s", hosted.id)
             hosted.close_all(CloseCode.INTERNAL, "internal error")
+        finally:
+            self._release(hosted)
+            self.relay.flush()
 
-    async def _record_result(self, hosted: HostedMatch, outcome: Outcome) -> dict[str, Any]:
-        mode = hosted.mode.name
-        ids = [seat.player_id for seat in hosted.seats]
-        before = await self.store.get_ratings(mode, ids)
-        scores = {hosted.seats[s.slot].player_id: float(s.score) for s in outcome.stats}
-        after = update_ratings(before, scores)
-        await self.store.set_ratings(mode, after)
-        result = build_result(hosted, outcome, before, after)
-        finished_at = self.wall_clock()
+    # -- leases --------------------------------------------------------------------------
 
-        def finish(record: MatchRecord) -> MatchRecord:
-            return record.model_copy(
-                update={"status": "finished", "finished_at": finished_at, "result": result}
-            )
+    async def _maintain(self) -> None:
+        """Renew our leases well inside their TTL; drop matches we lost; watch remote owners."""
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                await self._renew_leases()
+                await self._check_remote_owners()
+            except Exception:
+                log.exception("lease maintenance failed")
 
-        await self.store.update_match(hosted.id, finish)
-        return result
+    async def _renew_leases(self) -> None:
+        lost = await self.directory.renew(list(self.leases.values()))
+        for lease in lost:
+            hosted = self.matches.pop(lease.match_id, None)
+            self.leases.pop(lease.match_id, None)
+            if hosted is not None:  # fenced: another pod has it now; our players go there
+                log.warning("lost the lease of match %s; handing its players over", hosted.id)
+                hosted.close_all(CloseCode.RESTART, "match moved")
+        metrics.MATCHES_HOSTED.set(len(self.matches))
 
-
-def build_result(
-    hosted: HostedMatch,
-    outcome: Outcome,
-    before: Mapping[str, float],
-    after: Mapping[str, float],
-) -> dict[str, Any]:
-    winner = None if outcome.winner is None else hosted.seats[outcome.winner].player_id
-    players = []
-    for stats in outcome.stats:
-        seat = hosted.seats[stats.slot]
-        players.append(
-            {
-                "player_id": seat.player_id,
-                "name": seat.name,
-                "slot": seat.slot,
-                "score": stats.score,
-                "kills": stats.kills,
-                "deaths": stats.deaths,
-                "shots": stats.shots,
-                "hits": stats.hits,
-                "rating_before": before.get(seat.player_id, DEFAULT_RATING),
-                "rating_after": after.get(seat.player_id, DEFAULT_RATING),
-            }
-        )
-    return {
-        "match_id": hosted.id,
-        "winner": winner,
-        "reason": outcome.reason,
-        "tick": hosted.tick,
-        "players": players,
-    }
+    async def _check_remote_owners(self) -> None:
+        for match_id, remote in list(self.relay.remote.items()):
+            if remote.empty:
+                del self.relay.remote[match_id]
+                continue
+            if await self.directory.holder(match_id) != remote.owner:
+                # The owner died or moved: our players reconnect and land on the new owner.
+                remote.close_all(CloseCode.RESTART, "match moved")
+                del self.relay.remote[match_id]

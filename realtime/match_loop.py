@@ -16,7 +16,7 @@ import orjson
 
 from game.modes import AnyMode, Outcome
 from realtime import messages
-from realtime.fanout import Connection
+from realtime.fanout import Outlet
 from skirmish.store.records import MatchRecord
 
 INPUT_BUFFER = 4  # inputs waiting per player; older ones are dropped (bounded latency)
@@ -33,7 +33,8 @@ class Seat:
     last_seq: int = 0  # highest seq received
     applied_seq: int = 0  # seq of the input applied most recently
     held: Any = None  # the input that keeps applying while no new one arrives
-    connection: Connection | None = None
+    connection: Outlet | None = None
+    conn: int = 0  # on an edge pod: the relay id of this seat's socket
 
 
 class HostedMatch:
@@ -60,14 +61,14 @@ class HostedMatch:
     def seat_of(self, player_id: str) -> Seat | None:
         return next((s for s in self.seats if s.player_id == player_id), None)
 
-    def connect(self, seat: Seat, connection: Connection) -> Connection | None:
+    def connect(self, seat: Seat, connection: Outlet) -> Outlet | None:
         """Seat a socket; returns the socket it replaces, if any."""
         previous, seat.connection = seat.connection, connection
         connection.send_frame(self.welcome(seat))
         self._announce_presence()
         return previous
 
-    def disconnect(self, seat: Seat, connection: Connection) -> None:
+    def disconnect(self, seat: Seat, connection: Outlet) -> None:
         if seat.connection is connection:
             seat.connection = None
             seat.held = None  # an absent player stands still
@@ -98,6 +99,10 @@ class HostedMatch:
         )
 
     # -- input ---------------------------------------------------------------------------
+
+    def accept_input(self, seat: Seat, seq: int, message: dict[str, Any]) -> None:
+        """Validate (InputRejected if bad) and queue one input message."""
+        self.submit(seat, seq, self.mode.parse_input(message))
 
     def submit(self, seat: Seat, seq: int, command: Any) -> bool:
         """Queue an input for the next ticks; a seq not above the last one is ignored."""
@@ -141,7 +146,7 @@ class HostedMatch:
         body = orjson.dumps(snapshot)
         for seat in self.seats:
             if seat.connection is not None:
-                seat.connection.send_snapshot(messages.snapshot_frame(seat.applied_seq, body))
+                seat.connection.send_snapshot(seat.applied_seq, body)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         frame = messages.encode(message)

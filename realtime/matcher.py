@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 
 from game import matchmaking
 from game.modes import AnyMode
+from realtime.leader import Leadership, MemoryLeadership
 from skirmish.errors import SkirmishError
 from skirmish.store import Store
 from skirmish.store.records import MatchPlayer, MatchRecord, TicketRecord, new_id
@@ -34,9 +35,12 @@ class Matcher:
         fill_timeout: float,
         ticket_ttl: float,
         interval: float,
+        leadership: Leadership | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.leadership = leadership or MemoryLeadership()
+        self.is_leader = False
         self.modes = modes
         self.rules = {
             name: matchmaking.QueueRules(
@@ -61,11 +65,21 @@ class Matcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.is_leader:
+            with contextlib.suppress(Exception):
+                await self.leadership.resign()  # hand over now, not after the lease expires
+            self.is_leader = False
 
     async def _run(self) -> None:
+        """Every pod runs this; only the leader of the moment forms matches."""
         while True:
             try:
-                await self.run_once()
+                leading = await self.leadership.acquire_or_renew()
+                if leading != self.is_leader:
+                    log.info("matchmaking leadership %s", "taken" if leading else "lost")
+                self.is_leader = leading
+                if leading:
+                    await self.run_once()
             except Exception:  # a store hiccup must not end matchmaking for good
                 log.exception("matchmaking pass failed")
             await asyncio.sleep(self.interval)

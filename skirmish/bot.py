@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import sys
@@ -259,6 +260,7 @@ def add_bot_arguments(parser: argparse.ArgumentParser) -> None:
 
 def bot_command(args: argparse.Namespace) -> int:
     """Run the bots; one line per finished match. Exit 0, 1 on errors, 130 on Ctrl-C."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     coro = run_bots(
         args.url,
         args.players,

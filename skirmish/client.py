@@ -257,7 +257,7 @@ class SkirmishClient:
         self,
         mode: str = "arena",
         poll: float = 0.25,
-        timeout: float = 60.0,  # noqa: ASYNC109 - a deadline for the polling, part of the API
+        timeout: float = 60.0,
     ) -> MatchAccess:
         """Create a ticket and poll it until matched; `MatchmakingError` if it is not."""
         ticket = await self.create_ticket(mode)
@@ -315,7 +315,7 @@ class SkirmishClient:
         self,
         lobby_id: str,
         poll: float = 0.25,
-        timeout: float = 60.0,  # noqa: ASYNC109 - a deadline for the polling, part of the API
+        timeout: float = 60.0,
     ) -> MatchAccess:
         """Poll a lobby until it has started; returns this player's match access."""
         deadline = time.monotonic() + timeout
@@ -368,7 +368,16 @@ class MatchConnection:
     ) -> MatchConnection:
         protocols = [Subprotocol(SUBPROTOCOL), Subprotocol("token." + access.token)]
         try:
-            ws = await ws_connect(url, subprotocols=protocols, open_timeout=open_timeout)
+            ws = await ws_connect(
+                url,
+                subprotocols=protocols,
+                open_timeout=open_timeout,
+                close_timeout=3,
+                # Snapshots come 30 times a second: with the default of 16 queued messages,
+                # a short pause in reading stops the socket reading, and close() then waits
+                # for close_timeout (python-websockets/websockets#1555).
+                max_queue=1024,
+            )
         except InvalidStatus as exc:
             raise MatchClosed(None, f"handshake refused: HTTP {exc.response.status_code}") from exc
         except InvalidHandshake as exc:

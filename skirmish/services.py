@@ -1,16 +1,29 @@
-"""Everything a pod runs, built once from settings and started/stopped by the app lifespan."""
+"""Everything a pod runs, built once from settings and started/stopped by the app lifespan.
+
+No REDIS_URL: one process, everything in memory (the embedded default). With REDIS_URL:
+the Redis store, match leases, matcher leadership, heartbeat and the channel layer.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
 
 from game.modes import AnyMode
+from realtime.heartbeat import PodHeartbeat
+from realtime.layers import build_layer
+from realtime.leader import Leadership, RedisLeadership
 from realtime.match_host import MatchHost
 from realtime.matcher import Matcher
+from realtime.ownership import MatchDirectory, RedisMatchDirectory
+from realtime.relay import Relay
 from skirmish.settings import Settings
 from skirmish.store import MemoryStore, Store
+from skirmish.store.redis import RedisStore
 from skirmish.tokens import TokenService
 
 
@@ -22,27 +35,67 @@ class Services:
     modes: dict[str, AnyMode]
     host: MatchHost
     matcher: Matcher
+    redis: Redis | None = None
+    heartbeat: PodHeartbeat | None = None
     clock: Callable[[], float] = field(default=time.time)
     ready: bool = False
 
     async def start(self) -> None:
         await self.host.start()
         await self.matcher.start()
+        if self.heartbeat is not None:
+            await self.heartbeat.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         await self.matcher.stop()
         await self.host.stop()
         await self.store.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    def load(self) -> dict[str, Any]:
+        """What this pod carries, for the heartbeat."""
+        host = self.host
+        return {
+            "matches": len(host.matches),
+            "remote_matches": len(host.relay.remote),
+            "players": sum(len(m.connected_slots) for m in host.matches.values()),
+            "channel": host.relay.channel,
+        }
 
 
 def build_services(settings: Settings) -> Services:
-    if settings.redis_url:
-        raise NotImplementedError("REDIS_URL: the Redis backends arrive with scale-out")
-    store: Store = MemoryStore()
     modes = settings.modes
-    return Services(
+    redis: Redis | None = None
+    directory: MatchDirectory | None = None
+    leadership: Leadership | None = None
+    relay = Relay(None, settings.pod_name)
+    store: Store
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        store = RedisStore(
+            settings.redis_url,
+            ticket_ttl=settings.ticket_ttl_seconds * 10,
+            lobby_ttl=settings.lobby_ttl_seconds,
+        )
+        directory = RedisMatchDirectory(redis, settings.lease_ttl_seconds)
+        leadership = RedisLeadership(
+            redis, "matcher", settings.pod_name, settings.leader_ttl_seconds
+        )
+        layer = build_layer(
+            settings.channel_layer,
+            settings.channel_hosts,
+            capacity=settings.channel_capacity,
+            expiry=settings.channel_expiry_seconds,
+        )
+        relay = Relay(layer, settings.pod_name)
+    else:
+        store = MemoryStore()
+    services = Services(
         settings=settings,
         store=store,
         tokens=TokenService(
@@ -57,6 +110,9 @@ def build_services(settings: Settings) -> Services:
             tick_rate=settings.tick_rate,
             start_wait=settings.match_start_wait_seconds,
             pod=settings.pod_name,
+            directory=directory,
+            relay=relay,
+            lease_ttl=settings.lease_ttl_seconds,
         ),
         matcher=Matcher(
             store,
@@ -65,5 +121,12 @@ def build_services(settings: Settings) -> Services:
             fill_timeout=settings.match_fill_seconds,
             ticket_ttl=settings.ticket_ttl_seconds,
             interval=settings.matcher_interval_seconds,
+            leadership=leadership,
         ),
+        redis=redis,
     )
+    if redis is not None:
+        services.heartbeat = PodHeartbeat(
+            redis, settings.pod_name, services.load, settings.heartbeat_seconds
+        )
+    return services

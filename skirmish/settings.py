@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import socket
 from functools import cached_property
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,16 @@ class Settings(BaseSettings):
     player_token_ttl_seconds: int = Field(24 * 3600, gt=0)
     match_token_ttl_seconds: int = Field(600, gt=0)
 
+    # Scale-out (only with REDIS_URL). The channel layer may use its own Redis servers:
+    # SKIRMISH_CHANNEL_REDIS_URLS='["redis://a:6379","redis://b:6379"]' shards over both.
+    channel_layer: Literal["redis", "pubsub"] = "redis"
+    channel_redis_urls: list[str] = Field(default_factory=list)
+    channel_capacity: int = Field(1000, ge=10)
+    channel_expiry_seconds: int = Field(10, ge=1)
+    lease_ttl_seconds: float = Field(10.0, gt=0.5)
+    leader_ttl_seconds: float = Field(3.0, gt=0.5)
+    heartbeat_seconds: float = Field(2.0, gt=0)
+
     tick_rate: int = Field(30, ge=1, le=120)
     arena_score_limit: int = Field(10, ge=1)
     arena_time_limit_seconds: float = Field(180.0, gt=0)
@@ -40,6 +51,10 @@ class Settings(BaseSettings):
     ticket_ttl_seconds: float = Field(120.0, gt=0)
     matcher_interval_seconds: float = Field(0.25, gt=0)
     lobby_ttl_seconds: float = Field(3600.0, gt=0)
+
+    @property
+    def channel_hosts(self) -> list[str]:
+        return self.channel_redis_urls or ([self.redis_url] if self.redis_url else [])
 
     @cached_property
     def modes(self) -> dict[str, GameMode]:  # type: ignore[type-arg]

@@ -2,5 +2,6 @@
 
 from skirmish.store.memory import MemoryStore
 from skirmish.store.protocols import Store
+from skirmish.store.redis import RedisStore
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "RedisStore", "Store"]

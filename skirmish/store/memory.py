@@ -53,8 +53,12 @@ class MemoryStore:
 
     async def update_ticket(self, ticket_id: str, change: Mutation[TicketRecord]) -> TicketRecord:
         ticket = _update(self._tickets, ticket_id, change, "ticket")
-        if ticket.status != "searching":
-            self._searching_by_player.pop(ticket.player_id, None)
+        # Only unlist this very ticket: the player may be searching with a newer one.
+        if (
+            ticket.status != "searching"
+            and self._searching_by_player.get(ticket.player_id) == ticket.id
+        ):
+            del self._searching_by_player[ticket.player_id]
         return ticket
 
     async def searching_tickets(self) -> list[TicketRecord]:

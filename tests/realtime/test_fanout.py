@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from realtime.fanout import Connection
+from realtime.messages import snapshot_frame
 
 
 class GatedSend:
@@ -28,9 +29,9 @@ def payloads(send: GatedSend) -> list[bytes | int]:
 async def test_a_writable_socket_is_written_synchronously() -> None:
     send = GatedSend()
     conn = Connection(send)
-    conn.send_snapshot(b"s1")
+    conn.send_snapshot(1, b"{}")
     conn.send_frame(b"pong")
-    assert payloads(send) == [b"s1", b"pong"]  # no task, no await needed
+    assert payloads(send) == [snapshot_frame(1, b"{}"), b"pong"]  # no task, no await needed
 
 
 async def test_a_blocked_socket_coalesces_snapshots_and_keeps_other_frames() -> None:
@@ -38,7 +39,7 @@ async def test_a_blocked_socket_coalesces_snapshots_and_keeps_other_frames() -> 
     conn = Connection(send)
     send.gate.clear()
     for n in range(1, 6):  # five ticks while the client is stuck
-        conn.send_snapshot(b"s%d" % n)
+        conn.send_snapshot(n, b"{}")
     conn.send_frame(b"result")
     conn.close(1000)
     assert send.sent == []  # nothing blocked the caller
@@ -46,9 +47,9 @@ async def test_a_blocked_socket_coalesces_snapshots_and_keeps_other_frames() -> 
     for _ in range(10):
         await asyncio.sleep(0)
     # s1 was in flight; s2..s4 were superseded; the result and the close still went out.
-    assert payloads(send)[0] == b"s1"
+    assert payloads(send)[0] == snapshot_frame(1, b"{}")
     assert b"result" in payloads(send) and payloads(send)[-1] == 1000
-    assert b"s2" not in payloads(send) and conn.dropped >= 3
+    assert snapshot_frame(2, b"{}") not in payloads(send) and conn.dropped >= 3
 
 
 async def test_a_failing_send_marks_the_connection_closed() -> None:
@@ -56,5 +57,5 @@ async def test_a_failing_send_marks_the_connection_closed() -> None:
         raise ConnectionResetError
 
     conn = Connection(broken)
-    conn.send_snapshot(b"s1")
+    conn.send_snapshot(1, b"{}")
     assert conn.closed

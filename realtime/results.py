@@ -1,0 +1,68 @@
+"""The end of a match: ratings, the result record, written once and durably."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from game.modes import Outcome
+from game.ratings import DEFAULT_RATING, update_ratings
+from realtime.match_loop import HostedMatch
+from skirmish.store import Store
+from skirmish.store.records import MatchRecord
+
+
+async def record_result(
+    store: Store, hosted: HostedMatch, outcome: Outcome, finished_at: float
+) -> dict[str, Any]:
+    mode = hosted.mode.name
+    ids = [seat.player_id for seat in hosted.seats]
+    before = await store.get_ratings(mode, ids)
+    scores = {hosted.seats[s.slot].player_id: float(s.score) for s in outcome.stats}
+    after = update_ratings(before, scores)
+    result = build_result(hosted, outcome, before, after)
+
+    def finish(record: MatchRecord) -> MatchRecord:
+        if record.status == "finished":  # written already (a retry): keep the first
+            return record
+        return record.model_copy(
+            update={"status": "finished", "finished_at": finished_at, "result": result}
+        )
+
+    stored = await store.update_match(hosted.id, finish)
+    if stored.finished_at == finished_at:  # ratings move only with the write that finished it
+        await store.set_ratings(mode, after)
+    return stored.result or result
+
+
+def build_result(
+    hosted: HostedMatch,
+    outcome: Outcome,
+    before: Mapping[str, float],
+    after: Mapping[str, float],
+) -> dict[str, Any]:
+    winner = None if outcome.winner is None else hosted.seats[outcome.winner].player_id
+    players = []
+    for stats in outcome.stats:
+        seat = hosted.seats[stats.slot]
+        players.append(
+            {
+                "player_id": seat.player_id,
+                "name": seat.name,
+                "slot": seat.slot,
+                "score": stats.score,
+                "kills": stats.kills,
+                "deaths": stats.deaths,
+                "shots": stats.shots,
+                "hits": stats.hits,
+                "rating_before": before.get(seat.player_id, DEFAULT_RATING),
+                "rating_after": after.get(seat.player_id, DEFAULT_RATING),
+            }
+        )
+    return {
+        "match_id": hosted.id,
+        "winner": winner,
+        "reason": outcome.reason,
+        "tick": hosted.tick,
+        "players": players,
+    }

@@ -1,0 +1,258 @@
+"""One contract, every backend: what MemoryStore does, RedisStore must do too."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from skirmish.errors import Conflict, NotFound
+from skirmish.store import MemoryStore, Store
+from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, new_id
+from skirmish.store.redis import RedisStore
+from tests.store.factories import NOW, cancel, joiner, lobby, match, ticket
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    backend: Store
+    if request.param == "memory":
+        backend = MemoryStore()
+    else:
+        url = request.getfixturevalue("redis_url")
+        backend = RedisStore(url, prefix=f"test-{secrets.token_hex(6)}")
+    yield backend
+    await backend.close()
+
+
+async def searching_ids(store: Store) -> set[str]:
+    return {t.id for t in await store.searching_tickets()}
+
+
+# -- players ---------------------------------------------------------------------------------
+
+
+async def test_player_round_trip(store: Store) -> None:
+    player = PlayerRecord(id=new_id("p"), name="Ada", created_at=NOW)
+    await store.add_player(player)
+    assert await store.get_player(player.id) == player
+    assert await store.get_player("p_missing") is None
+
+
+# -- tickets ---------------------------------------------------------------------------------
+
+
+async def test_ticket_round_trip(store: Store) -> None:
+    t = ticket()
+    await store.add_ticket(t)
+    assert await store.get_ticket(t.id) == t
+    assert await store.get_ticket("t_missing") is None
+    assert await store.searching_tickets() == [t]
+
+
+async def test_one_searching_ticket_per_player(store: Store) -> None:
+    first = ticket("p1")
+    await store.add_ticket(first)
+    with pytest.raises(Conflict):
+        await store.add_ticket(ticket("p1"))
+    assert await searching_ids(store) == {first.id}
+
+    await store.update_ticket(first.id, cancel)
+    again = ticket("p1")
+    await store.add_ticket(again)  # free to queue once the first one left the search
+    assert await searching_ids(store) == {again.id}
+
+
+async def test_update_ticket(store: Store) -> None:
+    kept, cancelled = ticket(), ticket()
+    await store.add_ticket(kept)
+    await store.add_ticket(cancelled)
+
+    result = await store.update_ticket(cancelled.id, cancel)
+
+    assert result.status == "cancelled"
+    assert await store.get_ticket(cancelled.id) == result
+    assert await searching_ids(store) == {kept.id}
+    with pytest.raises(NotFound):
+        await store.update_ticket("t_missing", cancel)
+
+
+async def test_ticket_change_that_raises_changes_nothing(store: Store) -> None:
+    t = ticket()
+    await store.add_ticket(t)
+    await store.match_tickets([t.id], match([t.id]))
+    matched = await store.get_ticket(t.id)
+
+    with pytest.raises(Conflict):
+        await store.update_ticket(t.id, cancel)
+    assert await store.get_ticket(t.id) == matched
+
+
+async def test_stale_cancel_keeps_newer_ticket_searching(store: Store) -> None:
+    old = ticket("p1")
+    await store.add_ticket(old)
+    await store.update_ticket(old.id, cancel)
+    new = ticket("p1")
+    await store.add_ticket(new)
+
+    await store.update_ticket(old.id, cancel)  # a repeated DELETE: idempotent
+
+    assert await searching_ids(store) == {new.id}
+    with pytest.raises(Conflict):
+        await store.add_ticket(ticket("p1"))
+
+
+async def test_match_tickets_is_all_or_nothing(store: Store) -> None:
+    tickets = [ticket() for _ in range(3)]
+    for t in tickets:
+        await store.add_ticket(t)
+    await store.update_ticket(tickets[1].id, cancel)
+    before = [await store.get_ticket(t.id) for t in tickets]
+    m = match([t.id for t in tickets])
+
+    assert await store.match_tickets([t.id for t in tickets], m) is False
+
+    assert [await store.get_ticket(t.id) for t in tickets] == before
+    assert await store.get_match(m.id) is None
+    assert await searching_ids(store) == {tickets[0].id, tickets[2].id}
+
+
+async def test_match_tickets_with_an_unknown_ticket(store: Store) -> None:
+    t = ticket()
+    await store.add_ticket(t)
+    m = match()
+    assert await store.match_tickets([t.id, "t_missing"], m) is False
+    assert await store.get_ticket(t.id) == t
+    assert await store.get_match(m.id) is None
+
+
+async def test_match_tickets_claims_every_ticket(store: Store) -> None:
+    tickets = [ticket() for _ in range(4)]
+    for t in tickets:
+        await store.add_ticket(t)
+    m = match([t.id for t in tickets])
+
+    assert await store.match_tickets([t.id for t in tickets], m) is True
+
+    for t in tickets:
+        expected = t.model_copy(update={"status": "matched", "match_id": m.id})
+        assert await store.get_ticket(t.id) == expected
+    assert await store.get_match(m.id) == m
+    assert await store.searching_tickets() == []
+    await store.add_ticket(ticket(tickets[0].player_id))  # matched players may queue again
+
+
+async def test_match_tickets_never_reuses_a_match_id(store: Store) -> None:
+    first, second = ticket(), ticket()
+    await store.add_ticket(first)
+    await store.add_ticket(second)
+    m = match([first.id])
+    assert await store.match_tickets([first.id], m) is True
+
+    assert await store.match_tickets([second.id], m) is False
+    assert await store.get_ticket(second.id) == second
+    assert await store.get_match(m.id) == m
+
+
+# -- lobbies ---------------------------------------------------------------------------------
+
+
+async def test_lobby_round_trip_and_open_list(store: Store) -> None:
+    first, second = lobby(), lobby()
+    await store.add_lobby(first)
+    await store.add_lobby(second)
+    assert await store.get_lobby(first.id) == first
+    assert await store.get_lobby("l_missing") is None
+    assert {lb.id for lb in await store.open_lobbies()} == {first.id, second.id}
+
+
+async def test_update_lobby(store: Store) -> None:
+    lb = lobby()
+    await store.add_lobby(lb)
+
+    joined = await store.update_lobby(lb.id, joiner("p2"))
+
+    assert [m.player_id for m in joined.members] == ["host", "p2"]
+    assert await store.get_lobby(lb.id) == joined
+    assert await store.open_lobbies() == [joined]
+
+
+async def test_lobby_leaves_open_list_when_started(store: Store) -> None:
+    lb = lobby()
+    await store.add_lobby(lb)
+
+    def start(current: LobbyRecord) -> LobbyRecord:
+        return current.model_copy(update={"status": "started", "match_id": "m_1"})
+
+    started = await store.update_lobby(lb.id, start)
+
+    assert await store.open_lobbies() == []
+    assert await store.get_lobby(lb.id) == started
+    with pytest.raises(Conflict):
+        await store.update_lobby(lb.id, joiner("late"))
+
+
+async def test_lobby_change_that_raises_changes_nothing(store: Store) -> None:
+    lb = lobby(max_players=2)
+    await store.add_lobby(lb)
+    full = await store.update_lobby(lb.id, joiner("p2"))
+
+    with pytest.raises(Conflict):
+        await store.update_lobby(lb.id, joiner("p3"))
+
+    assert await store.get_lobby(lb.id) == full
+    assert await store.open_lobbies() == [full]
+
+
+async def test_update_unknown_lobby(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.update_lobby("l_missing", joiner("p2"))
+
+
+# -- matches ---------------------------------------------------------------------------------
+
+
+async def test_match_round_trip(store: Store) -> None:
+    m = match()
+    await store.add_match(m)
+    assert await store.get_match(m.id) == m
+    assert await store.get_match("m_missing") is None
+    with pytest.raises(Conflict):
+        await store.add_match(m.model_copy(update={"seed": 1}))
+    assert await store.get_match(m.id) == m
+
+
+async def test_update_match(store: Store) -> None:
+    m = match()
+    await store.add_match(m)
+
+    def finish(current: MatchRecord) -> MatchRecord:
+        result = {"winner": "p0", "scores": {"p0": 3, "p1": 1}}
+        return current.model_copy(
+            update={"status": "finished", "finished_at": NOW + 60.5, "result": result}
+        )
+
+    finished = await store.update_match(m.id, finish)
+
+    assert finished.status == "finished"
+    assert await store.get_match(m.id) == finished
+    with pytest.raises(NotFound):
+        await store.update_match("m_missing", finish)
+
+
+# -- ratings ---------------------------------------------------------------------------------
+
+
+async def test_ratings_per_mode(store: Store) -> None:
+    assert await store.get_ratings("arena", ["p1", "p2"]) == {}
+    await store.set_ratings("arena", {"p1": 1016.0000000001, "p2": 983.75})
+    await store.set_ratings("duel", {"p1": 1200.0})
+    await store.set_ratings("arena", {})
+
+    assert await store.get_ratings("arena", ["p1", "p2", "p3"]) == {
+        "p1": 1016.0000000001,
+        "p2": 983.75,
+    }
+    assert await store.get_ratings("duel", ["p1", "p2"]) == {"p1": 1200.0}
+    assert await store.get_ratings("arena", []) == {}
