@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.routing import Context, endpoint
-from api.schemas import MatchAccess, MatchOut
+from api.schemas import MatchAccess, MatchOut, ReplayOut
 from api.views import match_access, match_out
 from skirmish.errors import Conflict, Forbidden, NotFound
 from skirmish.store.records import MatchRecord
@@ -31,3 +31,15 @@ async def new_match_token(ctx: Context) -> MatchAccess:
     if match.status == "finished":
         raise Conflict("the match is over")
     return match_access(ctx.services, ctx.me.player_id, match.id)
+
+
+@endpoint("GET", "/v1/matches/{match_id}/replay", response=ReplayOut, errors=(404, 409))
+async def get_replay(ctx: Context) -> ReplayOut:
+    """Seed and applied inputs of a finished match (when the server records replays)."""
+    match = await existing(ctx)
+    if match.status != "finished":
+        raise Conflict("replays are available once the match is over")  # the seed is secret
+    replay = await ctx.services.store.get_replay(match.id)
+    if replay is None:
+        raise NotFound("no replay recorded for this match")
+    return ReplayOut(**replay)

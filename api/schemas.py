@@ -123,6 +123,17 @@ class MatchOut(Body):
     result: dict[str, Any] | None = None
 
 
+class ReplayOut(Body):
+    match_id: str
+    mode: str
+    seed: int
+    players: int
+    ticks: int
+    inputs: list[list[Any]] = Field(
+        description="[tick, slot, input message or null (the player left)], in applied order"
+    )
+
+
 class ErrorDetail(Body):
     code: str
     message: str

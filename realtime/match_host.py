@@ -69,6 +69,7 @@ class MatchHost:
         directory: MatchDirectory | None = None,
         relay: Relay | None = None,
         lease_ttl: float = 10.0,
+        record_replays: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -80,6 +81,7 @@ class MatchHost:
         self.directory = directory or MemoryMatchDirectory(lease_ttl)
         self.relay = relay or Relay(None, pod)
         self.lease_ttl = lease_ttl
+        self.record_replays = record_replays
         self.clock = clock
         self.wall_clock = wall_clock
         self.matches: dict[str, HostedMatch] = {}
@@ -171,7 +173,9 @@ class MatchHost:
         mode = self.modes[record.mode]
         lease = await self.directory.claim(match_id, self.pod, self.relay.channel)
         if lease.pod == self.pod and lease.channel == self.relay.channel:
-            hosted = HostedMatch(record, mode, self.clock() + self.start_wait, self.clock)
+            hosted = HostedMatch(
+                record, mode, self.clock() + self.start_wait, self.clock, self.record_replays
+            )
             self.matches[match_id] = hosted
             self.leases[match_id] = lease
             metrics.MATCHES_HOSTED.set(len(self.matches))
@@ -298,6 +302,8 @@ class MatchHost:
             lease = self.leases.get(hosted.id)
             if lease is not None and await self.directory.holder(hosted.id) != lease:
                 raise RuntimeError("lost the lease before the result was written")
+            if hosted.record_inputs:  # before the result: a finished match has its replay
+                await self.store.save_replay(hosted.id, hosted.replay())
             result = await record_result(self.store, hosted, outcome, self.wall_clock())
             hosted.broadcast({"type": "result", **result})
             hosted.close_all(CloseCode.NORMAL, "match over")

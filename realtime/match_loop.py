@@ -29,7 +29,10 @@ class Seat:
     player_id: str
     name: str
     slot: int
-    inbox: deque[tuple[int, Any]] = field(default_factory=lambda: deque(maxlen=INPUT_BUFFER))
+    # (seq, parsed input, the message as received: kept for the replay log)
+    inbox: deque[tuple[int, Any, dict[str, Any]]] = field(
+        default_factory=lambda: deque(maxlen=INPUT_BUFFER)
+    )
     last_seq: int = 0  # highest seq received
     applied_seq: int = 0  # seq of the input applied most recently
     held: Any = None  # the input that keeps applying while no new one arrives
@@ -44,6 +47,7 @@ class HostedMatch:
         mode: AnyMode,
         start_deadline: float,
         clock: Callable[[], float],
+        record_inputs: bool = False,
     ) -> None:
         self.id = record.id
         self.clock = clock
@@ -55,6 +59,10 @@ class HostedMatch:
         self.start_deadline = start_deadline
         self.seats = [Seat(p.player_id, p.name, p.slot) for p in record.players]
         self.outcome: Outcome | None = None
+        # Opt-in (it costs memory): every input as applied, [tick, slot, message] (None: the
+        # player left and stands still). With the seed it replays the match exactly.
+        self.record_inputs = record_inputs
+        self.input_log: list[list[Any]] = []
 
     # -- membership ----------------------------------------------------------------------
 
@@ -73,6 +81,8 @@ class HostedMatch:
             seat.connection = None
             seat.held = None  # an absent player stands still
             seat.inbox.clear()
+            if self.record_inputs and self.status == "running":
+                self.input_log.append([self.tick + 1, seat.slot, None])
             self._announce_presence()
 
     @property
@@ -100,16 +110,16 @@ class HostedMatch:
 
     # -- input ---------------------------------------------------------------------------
 
-    def accept_input(self, seat: Seat, seq: int, message: dict[str, Any]) -> None:
-        """Validate (InputRejected if bad) and queue one input message."""
-        self.submit(seat, seq, self.mode.parse_input(message))
+    def accept_input(self, seat: Seat, seq: int, message: dict[str, Any]) -> bool:
+        """Validate (InputRejected if bad) and queue one input for the next ticks.
 
-    def submit(self, seat: Seat, seq: int, command: Any) -> bool:
-        """Queue an input for the next ticks; a seq not above the last one is ignored."""
+        A seq not above the last one received is a duplicate or a resend: ignored.
+        """
+        command = self.mode.parse_input(message)
         if seq <= seat.last_seq:
             return False
         seat.last_seq = seq
-        seat.inbox.append((seq, command))
+        seat.inbox.append((seq, command, message))
         return True
 
     # -- the tick ------------------------------------------------------------------------
@@ -135,8 +145,21 @@ class HostedMatch:
 
     def _next_input(self, seat: Seat) -> Any:
         if seat.inbox:
-            seat.applied_seq, seat.held = seat.inbox.popleft()
+            seat.applied_seq, seat.held, message = seat.inbox.popleft()
+            if self.record_inputs:
+                self.input_log.append([self.tick, seat.slot, message])
         return seat.held
+
+    def replay(self) -> dict[str, Any]:
+        """Everything needed to replay the match with game.replay."""
+        return {
+            "match_id": self.id,
+            "mode": self.mode.name,
+            "seed": self.record.seed,
+            "players": len(self.seats),
+            "ticks": self.tick,
+            "inputs": self.input_log,
+        }
 
     def _send_snapshot(self) -> None:
         snapshot = self.mode.snapshot(self.state)

@@ -24,3 +24,16 @@ MATCH_ERRORS = Counter("skirmish_match_errors_total", "Matches aborted by a serv
 
 INPUTS = WS_MESSAGES.labels("input")
 PINGS = WS_MESSAGES.labels("ping")
+
+RELAY_BATCHES_SENT = Counter(
+    "skirmish_relay_batches_sent_total", "Per-tick batches sent to other pods over the layer"
+)
+RELAY_BATCHES_RECEIVED = Counter(
+    "skirmish_relay_batches_received_total", "Per-tick batches received from other pods"
+)
+RELAY_ENTRIES_SENT = Counter(
+    "skirmish_relay_entries_sent_total", "Snapshots, frames, inputs and notices in those batches"
+)
+RELAY_ENTRIES_DROPPED = Counter(
+    "skirmish_relay_entries_dropped_total", "Entries lost: a peer unreachable or too slow"
+)

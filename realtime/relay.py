@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from realtime import metrics
 from realtime.fanout import Outlet
 from realtime.match_loop import Seat
 
@@ -89,8 +90,11 @@ class PodLink:
             try:
                 await self.layer.send(self.peer_channel, message)
                 self.messages_sent += 1
+                metrics.RELAY_BATCHES_SENT.inc()
+                metrics.RELAY_ENTRIES_SENT.inc(len(entries))
             except Exception:  # full or unreachable: the next tick's state supersedes this
                 self.entries_dropped += len(entries)
+                metrics.RELAY_ENTRIES_DROPPED.inc(len(entries))
                 log.warning(
                     "relay to %s failed; %d entries lost",
                     self.peer_channel,
@@ -254,6 +258,7 @@ class Relay:
                 await asyncio.sleep(0.5)
                 continue
             if message.get("type") == BATCH_TYPE:
+                metrics.RELAY_BATCHES_RECEIVED.inc()
                 self.link(message["reply_to"]).last_heard = time.monotonic()
                 try:
                     on_batch(message)

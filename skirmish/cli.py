@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from skirmish import bot
+from skirmish import bot, cluster
 from skirmish.settings import Settings
 
 MAX_FRAME_BYTES = 4096  # larger client frames are closed with 1009 by the server
@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     bots = commands.add_parser("bot", help="connect bots that play real matches")
     bot.add_bot_arguments(bots)
     bots.set_defaults(run=bot.bot_command)
+
+    local = commands.add_parser("cluster", help="local cluster: Redis, N pods, nginx in front")
+    cluster.add_cluster_arguments(local)
+    local.set_defaults(run=cluster.cluster_command)
     return parser
 
 

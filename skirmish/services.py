@@ -113,6 +113,7 @@ def build_services(settings: Settings) -> Services:
             directory=directory,
             relay=relay,
             lease_ttl=settings.lease_ttl_seconds,
+            record_replays=settings.record_replays,
         ),
         matcher=Matcher(
             store,

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     ticket_ttl_seconds: float = Field(120.0, gt=0)
     matcher_interval_seconds: float = Field(0.25, gt=0)
     lobby_ttl_seconds: float = Field(3600.0, gt=0)
+    # Keep every applied input so finished matches can be replayed (GET .../replay): for
+    # debugging, anti-cheat review and determinism checks. Costs memory while a match runs.
+    record_replays: bool = False
 
     @property
     def channel_hosts(self) -> list[str]:

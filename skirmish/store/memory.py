@@ -6,14 +6,16 @@ loop nothing can interleave.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from skirmish.errors import Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 
 R = TypeVar("R")
+MAX_REPLAYS = 100  # the embedded store keeps the most recent ones only
 
 
 def _update(table: dict[str, R], key: str, change: Mutation[R], what: str) -> R:
@@ -32,6 +34,7 @@ class MemoryStore:
         self._lobbies: dict[str, LobbyRecord] = {}
         self._matches: dict[str, MatchRecord] = {}
         self._ratings: dict[tuple[str, str], float] = {}
+        self._replays: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def close(self) -> None:
         return None
@@ -98,6 +101,14 @@ class MemoryStore:
 
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
         return _update(self._matches, match_id, change, "match")
+
+    async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
+        self._replays[match_id] = replay
+        while len(self._replays) > MAX_REPLAYS:
+            self._replays.popitem(last=False)
+
+    async def get_replay(self, match_id: str) -> dict[str, Any] | None:
+        return self._replays.get(match_id)
 
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]:
         return {p: self._ratings[(mode, p)] for p in player_ids if (mode, p) in self._ratings}

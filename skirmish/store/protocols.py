@@ -8,7 +8,7 @@ rules live once, above the store, and race-free on every backend.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 
@@ -51,6 +51,10 @@ class Store(Protocol):
 
     async def get_match(self, match_id: str) -> MatchRecord | None: ...
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord: ...
+
+    # replays of finished matches (opt-in: SKIRMISH_RECORD_REPLAYS)
+    async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None: ...
+    async def get_replay(self, match_id: str) -> dict[str, Any] | None: ...
 
     # ratings, per mode
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]: ...

@@ -23,6 +23,7 @@ Keys (`P` is the prefix, default "skirmish"), and how long they live:
     P:match:{match_id}            string, MatchRecord JSON           1 day while waiting or
                                                                       running, 7 days finished
     P:ratings:{mode}              hash player_id → rating            persistent
+    P:replay:{match_id}           string, replay JSON (opt-in)       7 days
 
 A ticket keeps `status` and `match_id` in hash fields of their own because the matching
 script must change them, and Redis's cjson re-encodes numbers with 14 significant digits,
@@ -112,6 +113,9 @@ class _Keys:
 
     def ratings(self, mode: str) -> str:
         return f"{self.prefix}:ratings:{mode}"
+
+    def replay(self, match_id: str) -> str:
+        return f"{self.prefix}:replay:{match_id}"
 
 
 def _seconds(ttl: float) -> int:
@@ -354,6 +358,17 @@ class RedisStore:
             return updated
 
         return await self._transact([key], attempt, f"match {match_id}")
+
+    # -- replays ---------------------------------------------------------------------------
+
+    async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
+        await self._redis.set(
+            self._keys.replay(match_id), orjson.dumps(replay), ex=FINISHED_MATCH_TTL
+        )
+
+    async def get_replay(self, match_id: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._keys.replay(match_id))
+        return None if raw is None else dict(orjson.loads(raw))
 
     # -- ratings ---------------------------------------------------------------------------
 

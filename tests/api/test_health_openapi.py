@@ -140,20 +140,21 @@ def test_wrong_method_names_the_allowed_ones(
 # What docs/protocol.md promises for every REST call: the success status and the error
 # statuses a client must be ready for.
 DOCUMENTED: dict[tuple[str, str], tuple[int, set[int]]] = {
-    ("POST", "/v1/auth/guest"): (201, {422}),
+    ("POST", "/v1/auth/guest"): (201, {413, 422}),
     ("GET", "/v1/modes"): (200, set()),
-    ("POST", "/v1/matchmaking/tickets"): (201, {401, 404, 409, 422}),
+    ("POST", "/v1/matchmaking/tickets"): (201, {401, 404, 409, 413, 422}),
     ("GET", "/v1/matchmaking/tickets/{ticket_id}"): (200, {401, 404}),
     ("DELETE", "/v1/matchmaking/tickets/{ticket_id}"): (200, {401, 404, 409}),
-    ("POST", "/v1/lobbies"): (201, {400, 401, 404, 422}),
+    ("POST", "/v1/lobbies"): (201, {400, 401, 404, 413, 422}),
     ("GET", "/v1/lobbies"): (200, {401}),
     ("GET", "/v1/lobbies/{lobby_id}"): (200, {401, 404}),
     ("POST", "/v1/lobbies/{lobby_id}/join"): (200, {401, 404, 409}),
     ("POST", "/v1/lobbies/{lobby_id}/leave"): (200, {401, 403, 404, 409}),
-    ("POST", "/v1/lobbies/{lobby_id}/ready"): (200, {401, 403, 404, 409, 422}),
+    ("POST", "/v1/lobbies/{lobby_id}/ready"): (200, {401, 403, 404, 409, 413, 422}),
     ("POST", "/v1/lobbies/{lobby_id}/start"): (200, {401, 403, 404, 409}),
     ("GET", "/v1/matches/{match_id}"): (200, {401, 404}),
     ("POST", "/v1/matches/{match_id}/token"): (200, {401, 403, 404, 409}),
+    ("GET", "/v1/matches/{match_id}/replay"): (200, {401, 404, 409}),
 }
 
 PUBLIC = {("POST", "/v1/auth/guest"), ("GET", "/v1/modes")}

@@ -112,3 +112,39 @@ def test_a_finished_match_shows_its_result_and_gives_no_more_tokens(api: Api) ->
     assert match["status"] == "finished"
     assert match["result"] == result
     assert "over" in assert_error(ada.post(f"/v1/matches/{match_id}/token"), 409, "conflict")
+
+
+def test_a_replay_is_refused_while_the_match_runs(api: Api) -> None:
+    ada, _, match_id = started_lobby_match(api)
+    # The seed decides every spawn: it must not leak before the end.
+    assert_error(ada.get(f"/v1/matches/{match_id}/replay"), 409, "conflict")
+
+
+def test_a_finished_match_without_a_recording_has_no_replay(api: Api) -> None:
+    ada, _, match_id = started_lobby_match(api)
+    finish_match(api, match_id)
+    assert_error(ada.get(f"/v1/matches/{match_id}/replay"), 404, "not_found")
+
+
+def test_a_recorded_replay_is_served_once_finished(api: Api) -> None:
+    ada, _, match_id = started_lobby_match(api)
+    record = {
+        "match_id": match_id,
+        "mode": "arena",
+        "seed": 42,
+        "players": 2,
+        "ticks": 3,
+        "inputs": [[1, 0, {"type": "input", "seq": 1, "dx": 1, "dy": 0, "aim": 0, "fire": False}]],
+    }
+    api.portal_call(api.services.store.save_replay, match_id, record)
+    finish_match(api, match_id)
+    resp = ada.get(f"/v1/matches/{match_id}/replay")
+    assert resp.status_code == 200 and resp.json() == record
+
+
+def finish_match(api: Api, match_id: str) -> None:
+    def finish(match: MatchRecord) -> MatchRecord:
+        now = time.time()
+        return match.model_copy(update={"status": "finished", "finished_at": now, "result": {}})
+
+    api.portal_call(api.services.store.update_match, match_id, finish)

@@ -7,6 +7,7 @@ import asyncio
 import orjson
 import pytest
 
+from game.replay import replay
 from tests.realtime.conftest import Harness, HarnessFactory, close_code, receive, receive_until
 
 
@@ -239,3 +240,28 @@ async def test_the_match_ends_with_a_result_stored_and_a_normal_close(
     await late.connect()
     assert (await receive(late))["code"] == "match_over"
     assert await close_code(late) == 4010
+
+
+async def test_a_recorded_match_replays_to_the_same_result(
+    harness_factory: HarnessFactory,
+) -> None:
+    harness = await harness_factory(arena_time_limit_seconds=1.5, record_replays=True)
+    match = await harness.new_match(players=2)
+    a, _ = await harness.join(match, 0)
+    b, _ = await harness.join(match, 1)
+    for seq in range(1, 31):  # play: move, aim and fire while the match runs
+        snap = await receive_until(a, lambda m: m["type"] in ("snapshot", "result"))
+        if snap["type"] == "result":
+            break
+        await a.send_to(text_data=input_frame(seq, dx=(-1) ** seq * 0.5, fire=seq % 3 == 0))
+    result = await receive_until(b, lambda m: m["type"] == "result")
+    stored = await harness.services.store.get_replay(match.id)
+    assert stored is not None and stored["seed"] == match.seed and stored["inputs"]
+    _, outcome = replay(
+        harness.services.modes["arena"], 2, match.seed, stored["inputs"], stored["ticks"]
+    )
+    assert outcome is not None and outcome.reason == result["reason"]
+    assert [(s.score, s.shots, s.hits) for s in outcome.stats] == [
+        (p["score"], p["shots"], p["hits"]) for p in result["players"]
+    ]
+    assert sum(p["shots"] for p in result["players"]) > 0  # the inputs mattered
