@@ -182,23 +182,28 @@ class ArenaMode:
         r = rules.player_radius
         x = min(max(fighter.x + command.dx * step, r), rules.width - r)
         y = min(max(fighter.y + command.dy * step, r), rules.height - r)
-        cooldown = max(fighter.cooldown - 1, 0)
-        if not (command.fire and cooldown == 0):
-            return fighter._replace(x=x, y=y, aim=command.aim, cooldown=cooldown), None
-        vx = math.cos(command.aim) * rules.projectile_speed
-        vy = math.sin(command.aim) * rules.projectile_speed
-        # Spawn the shot at the muzzle so it never starts inside its owner.
-        shot = Shot(
-            shot_id,
-            slot,
-            x + math.cos(command.aim) * r,
-            y + math.sin(command.aim) * r,
-            vx,
-            vy,
-            rules.projectile_ttl_ticks,
-        )
-        moved = fighter._replace(
-            x=x, y=y, aim=command.aim, cooldown=rules.fire_cooldown_ticks, shots=fighter.shots + 1
+        cooldown = fighter.cooldown - 1 if fighter.cooldown > 0 else 0
+        shot = None
+        shots = fighter.shots
+        if command.fire and cooldown == 0:
+            cos, sin = math.cos(command.aim), math.sin(command.aim)
+            speed = rules.projectile_speed
+            # Spawn the shot at the muzzle so it never starts inside its owner.
+            shot = Shot(
+                shot_id,
+                slot,
+                x + cos * r,
+                y + sin * r,
+                cos * speed,
+                sin * speed,
+                rules.projectile_ttl_ticks,
+            )
+            cooldown = rules.fire_cooldown_ticks
+            shots += 1
+        # Positional construction: NamedTuple._replace costs several times more, every tick.
+        f = fighter
+        moved = Fighter(
+            x, y, command.aim, f.hp, f.score, f.kills, f.deaths, shots, f.hits, cooldown, f.respawn
         )
         return moved, shot
 
@@ -212,20 +217,29 @@ class ArenaMode:
             if victim is not None:
                 self._apply_hit(shot.owner, victim, fighters, events)
             elif shot.ttl > 1 and 0.0 <= nx <= self.rules.width and 0.0 <= ny <= self.rules.height:
-                survivors.append(shot._replace(x=nx, y=ny, ttl=shot.ttl - 1))
+                survivors.append(Shot(shot.id, shot.owner, nx, ny, shot.vx, shot.vy, shot.ttl - 1))
         return survivors
 
     def _first_hit(self, shot: Shot, nx: float, ny: float, fighters: list[Fighter]) -> int | None:
         """The slot hit first along the shot's path this tick (segment vs circle, no tunnelling)."""
-        sx, sy = nx - shot.x, ny - shot.y
+        ox, oy = shot.x, shot.y
+        sx, sy = nx - ox, ny - oy
         seg2 = sx * sx + sy * sy or 1e-12
+        r = self.rules.player_radius
+        r2 = r * r
+        # Cheap box around the swept segment first: most fighters are nowhere near a shot.
+        low_x, high_x = min(ox, nx) - r, max(ox, nx) + r
+        low_y, high_y = min(oy, ny) - r, max(oy, ny) + r
         best, best_t = None, 2.0
-        r2 = self.rules.player_radius**2
         for slot, f in enumerate(fighters):
-            if slot == shot.owner or not f.alive:
+            fx, fy = f.x, f.y
+            if not (low_x <= fx <= high_x and low_y <= fy <= high_y):
                 continue
-            t = min(max(((f.x - shot.x) * sx + (f.y - shot.y) * sy) / seg2, 0.0), 1.0)
-            cx, cy = shot.x + sx * t - f.x, shot.y + sy * t - f.y
+            if slot == shot.owner or f.hp <= 0:
+                continue
+            t = ((fx - ox) * sx + (fy - oy) * sy) / seg2
+            t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
+            cx, cy = ox + sx * t - fx, oy + sy * t - fy
             if cx * cx + cy * cy <= r2 and t < best_t:
                 best, best_t = slot, t
         return best
@@ -250,15 +264,31 @@ class ArenaMode:
     # -- views ---------------------------------------------------------------------------
 
     def snapshot(self, state: ArenaState) -> JSON:
+        # round(v * 10) / 10 rather than round(v, 1): the same tenths, several times faster.
         body: JSON = {
             "tick": state.tick,
             "left": max(self.rules.time_limit_ticks - state.tick, 0),
             "players": [
-                [slot, round(f.x, 1), round(f.y, 1), round(f.aim, 2), f.hp, f.score, int(f.alive)]
+                [
+                    slot,
+                    round(f.x * 10) / 10,
+                    round(f.y * 10) / 10,
+                    round(f.aim * 100) / 100,
+                    f.hp,
+                    f.score,
+                    1 if f.hp > 0 else 0,
+                ]
                 for slot, f in enumerate(state.fighters)
             ],
             "shots": [
-                [s.id, s.owner, round(s.x, 1), round(s.y, 1), round(s.vx, 1), round(s.vy, 1)]
+                [
+                    s.id,
+                    s.owner,
+                    round(s.x * 10) / 10,
+                    round(s.y * 10) / 10,
+                    round(s.vx * 10) / 10,
+                    round(s.vy * 10) / 10,
+                ]
                 for s in state.shots
             ],
         }
