@@ -6,6 +6,7 @@ lobby can never take one more player, whatever the races.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 from api.routing import Context, endpoint
@@ -133,10 +134,21 @@ async def set_ready(ctx: Context, body: ReadyIn) -> LobbyOut:
 async def start_lobby(ctx: Context) -> LobbyOut:
     """Start the match (host only; everyone ready; enough players)."""
     services = ctx.services
-    lobby = await existing(ctx)
-    check_startable(lobby, ctx.me.player_id, services.modes[lobby.mode].min_players)
+    player_id = ctx.me.player_id
+    lobby_id = ctx.params["lobby_id"]
+    # A lobby starts once, so its match id derives from the lobby id: two racing starts
+    # cannot create two matches, and a retry after a crash finds the same match.
+    match_id = "m_" + lobby_id.removeprefix("l_")
+
+    def start(current: LobbyRecord) -> LobbyRecord:
+        check_startable(current, player_id, services.modes[current.mode].min_players)
+        return current.model_copy(update={"status": "started", "match_id": match_id})
+
+    # The lobby flips first (atomically, rules re-checked against the current lobby); the
+    # match is written from the very members that flip saw.
+    lobby = await services.store.update_lobby(lobby_id, start)
     match = MatchRecord(
-        id=new_id("m"),
+        id=match_id,
         mode=lobby.mode,
         seed=secrets.randbits(63),
         players=tuple(
@@ -145,16 +157,9 @@ async def start_lobby(ctx: Context) -> LobbyOut:
         ),
         created_at=services.clock(),
     )
-
-    def start(current: LobbyRecord) -> LobbyRecord:
-        # Re-checked inside the atomic update: the lobby may have changed since we read it.
-        check_startable(current, ctx.me.player_id, services.modes[current.mode].min_players)
-        if current.members != lobby.members:
-            raise Conflict("lobby changed while starting; try again")
-        return current.model_copy(update={"status": "started", "match_id": match.id})
-
-    await services.store.add_match(match)
-    return await change(ctx, start)
+    with contextlib.suppress(Conflict):  # written already by an earlier, interrupted start
+        await services.store.add_match(match)
+    return lobby_out(services, lobby, player_id)
 
 
 def check_startable(lobby: LobbyRecord, player_id: str, min_players: int) -> None:

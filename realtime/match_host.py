@@ -35,6 +35,10 @@ class MatchOver(SkirmishError):
     status, code = 410, "match_over"
 
 
+class Draining(SkirmishError):
+    status, code = 503, "server_restarting"
+
+
 class CloseCode:
     """WebSocket close codes, as documented in docs/protocol.md."""
 
@@ -54,6 +58,7 @@ CLOSE_FOR_ERROR: Mapping[type[SkirmishError], int] = {
     NotFound: CloseCode.NOT_FOUND,
     Forbidden: CloseCode.FORBIDDEN,
     MatchOver: CloseCode.MATCH_OVER,
+    Draining: CloseCode.RESTART,
 }
 
 
@@ -89,6 +94,7 @@ class MatchHost:
         self._loading: dict[str, asyncio.Future[Match]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self.draining = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -106,19 +112,37 @@ class MatchHost:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._loops = []
-        for match in [*self.matches.values(), *self.relay.remote.values()]:
-            match.close_all(CloseCode.RESTART, "server restarting")
-        for lease in self.leases.values():
-            with contextlib.suppress(Exception):
-                await self.directory.release(lease)
-        self.matches.clear()
-        self.leases.clear()
-        self.relay.remote.clear()
-        self.relay.flush()
+        await self.drain()
         await asyncio.sleep(0)  # let the relay hand its last batches over
         await self.relay.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self) -> int:
+        """Hand every match over: checkpoint it, release its lease, tell its players to
+        reconnect (they land on the pod that owns the match path next). Returns how many
+        sockets were told. From now on this pod takes no new match."""
+        self.draining = True
+        told = 0
+        for hosted in list(self.matches.values()):
+            lease = self.leases.pop(hosted.id, None)
+            self.matches.pop(hosted.id, None)
+            with contextlib.suppress(Exception):  # without it, the last periodic one serves
+                await self.store.save_checkpoint(hosted.id, hosted.checkpoint())
+            if lease is not None:
+                with contextlib.suppress(Exception):
+                    await self.directory.release(lease)
+            told += len(hosted.connected_slots)
+            hosted.broadcast({"type": "reconnect", "reason": "server_restarting"})
+            hosted.close_all(CloseCode.RESTART, "server restarting")
+        for remote in list(self.relay.remote.values()):
+            told += len(remote.conns)
+            remote.broadcast({"type": "reconnect", "reason": "server_restarting"})
+            remote.close_all(CloseCode.RESTART, "server restarting")
+        self.relay.remote.clear()
+        self.relay.flush()
+        metrics.MATCHES_HOSTED.set(0)
+        return told
 
     # -- sockets -------------------------------------------------------------------------
 
@@ -170,12 +194,18 @@ class MatchHost:
             raise NotFound(f"match {match_id} not found")
         if record.status == "finished":
             raise MatchOver("the match is over; its result is at /v1/matches/" + match_id)
+        if self.draining:
+            raise Draining("this server is restarting; reconnect")
         mode = self.modes[record.mode]
         lease = await self.directory.claim(match_id, self.pod, self.relay.channel)
         if lease.pod == self.pod and lease.channel == self.relay.channel:
             hosted = HostedMatch(
                 record, mode, self.clock() + self.start_wait, self.clock, self.record_replays
             )
+            checkpoint = await self.store.get_checkpoint(match_id)
+            if checkpoint is not None:  # its last owner drained or died: carry on from there
+                hosted.restore(checkpoint)
+                log.info("match %s resumed from its checkpoint at tick %d", match_id, hosted.tick)
             self.matches[match_id] = hosted
             self.leases[match_id] = lease
             metrics.MATCHES_HOSTED.set(len(self.matches))
@@ -305,6 +335,7 @@ class MatchHost:
             if hosted.record_inputs:  # before the result: a finished match has its replay
                 await self.store.save_replay(hosted.id, hosted.replay())
             result = await record_result(self.store, hosted, outcome, self.wall_clock())
+            await self.store.drop_checkpoint(hosted.id)
             hosted.broadcast({"type": "result", **result})
             hosted.close_all(CloseCode.NORMAL, "match over")
             metrics.MATCHES_FINISHED.inc()
@@ -323,6 +354,7 @@ class MatchHost:
             await asyncio.sleep(self.lease_ttl / 3)
             try:
                 await self._renew_leases()
+                await self._checkpoint_all()
                 await self._check_remote_owners()
             except Exception:
                 log.exception("lease maintenance failed")
@@ -336,6 +368,12 @@ class MatchHost:
                 log.warning("lost the lease of match %s; handing its players over", hosted.id)
                 hosted.close_all(CloseCode.RESTART, "match moved")
         metrics.MATCHES_HOSTED.set(len(self.matches))
+
+    async def _checkpoint_all(self) -> None:
+        """A pod that dies loses at most the play since its last checkpoint."""
+        for hosted in list(self.matches.values()):
+            if hosted.status == "running":
+                await self.store.save_checkpoint(hosted.id, hosted.checkpoint())
 
     async def _check_remote_owners(self) -> None:
         for match_id, remote in list(self.relay.remote.items()):

@@ -150,6 +150,27 @@ class HostedMatch:
                 self.input_log.append([self.tick, seat.slot, message])
         return seat.held
 
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Enough to carry on elsewhere: the state and each seat's input sequence."""
+        return {
+            "version": 1,
+            "match_id": self.id,
+            "tick": self.tick,
+            "status": self.status,
+            "state": self.mode.dump_state(self.state),
+            "seats": [[s.last_seq, s.applied_seq] for s in self.seats],
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Continue from a checkpoint: the players reconnect and stand still until they act."""
+        self.state = self.mode.load_state(checkpoint["state"])
+        self.tick = int(checkpoint["tick"])
+        self.status = checkpoint["status"]
+        for seat, (last_seq, applied_seq) in zip(self.seats, checkpoint["seats"], strict=True):
+            seat.last_seq, seat.applied_seq = int(last_seq), int(applied_seq)
+
     def replay(self) -> dict[str, Any]:
         """Everything needed to replay the match with game.replay."""
         return {

@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from realtime import metrics
 from realtime.fanout import Outlet
 from realtime.match_loop import Seat
@@ -174,6 +176,12 @@ class RemoteMatch:
     @property
     def empty(self) -> bool:
         return not self.conns
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        frame = orjson.dumps(message)
+        for seat in self.conns.values():
+            if seat.connection is not None:
+                seat.connection.send_frame(frame)
 
     def close_all(self, code: int, reason: str = "") -> None:
         for seat in self.seats:

@@ -327,3 +327,26 @@ class ArenaMode:
             "score_limit": r.score_limit,
             "time_limit_ticks": r.time_limit_ticks,
         }
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def dump_state(self, state: ArenaState) -> Any:
+        # Events are per tick and not part of the simulation: they are not kept.
+        return [
+            state.tick,
+            state.rng,
+            [list(f) for f in state.fighters],
+            [list(s) for s in state.shots],
+            state.next_shot_id,
+        ]
+
+    def load_state(self, data: Any) -> ArenaState:
+        tick, seed, fighters, shots, next_id = data
+        return ArenaState(
+            int(tick),
+            int(seed),
+            tuple(Fighter(*f) for f in fighters),
+            tuple(Shot(*s) for s in shots),
+            int(next_id),
+            (),
+        )

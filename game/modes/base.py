@@ -77,3 +77,11 @@ class GameMode(Protocol[StateT, InputT]):
     def client_config(self) -> JSON:
         """The constants a client needs to draw and to predict."""
         ...
+
+    def dump_state(self, state: StateT) -> Any:
+        """The state as JSON-ready data, exactly (floats and the RNG survive a round trip)."""
+        ...
+
+    def load_state(self, data: Any) -> StateT:
+        """The inverse of dump_state: a checkpoint comes back bit for bit."""
+        ...

@@ -35,6 +35,7 @@ class MemoryStore:
         self._matches: dict[str, MatchRecord] = {}
         self._ratings: dict[tuple[str, str], float] = {}
         self._replays: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._checkpoints: dict[str, dict[str, Any]] = {}
 
     async def close(self) -> None:
         return None
@@ -101,6 +102,15 @@ class MemoryStore:
 
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
         return _update(self._matches, match_id, change, "match")
+
+    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any]) -> None:
+        self._checkpoints[match_id] = checkpoint
+
+    async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
+        return self._checkpoints.get(match_id)
+
+    async def drop_checkpoint(self, match_id: str) -> None:
+        self._checkpoints.pop(match_id, None)
 
     async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
         self._replays[match_id] = replay

@@ -24,6 +24,7 @@ Keys (`P` is the prefix, default "skirmish"), and how long they live:
                                                                       running, 7 days finished
     P:ratings:{mode}              hash player_id → rating            persistent
     P:replay:{match_id}           string, replay JSON (opt-in)       7 days
+    P:checkpoint:{match_id}       string, checkpoint JSON            1 day; dropped at the end
 
 A ticket keeps `status` and `match_id` in hash fields of their own because the matching
 script must change them, and Redis's cjson re-encodes numbers with 14 significant digits,
@@ -116,6 +117,9 @@ class _Keys:
 
     def replay(self, match_id: str) -> str:
         return f"{self.prefix}:replay:{match_id}"
+
+    def checkpoint(self, match_id: str) -> str:
+        return f"{self.prefix}:checkpoint:{match_id}"
 
 
 def _seconds(ttl: float) -> int:
@@ -358,6 +362,19 @@ class RedisStore:
             return updated
 
         return await self._transact([key], attempt, f"match {match_id}")
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any]) -> None:
+        key = self._keys.checkpoint(match_id)
+        await self._redis.set(key, orjson.dumps(checkpoint), ex=ACTIVE_MATCH_TTL)
+
+    async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._keys.checkpoint(match_id))
+        return None if raw is None else dict(orjson.loads(raw))
+
+    async def drop_checkpoint(self, match_id: str) -> None:
+        await self._redis.delete(self._keys.checkpoint(match_id))
 
     # -- replays ---------------------------------------------------------------------------
 

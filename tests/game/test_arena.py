@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -182,3 +183,24 @@ def test_snapshot_is_compact_and_complete() -> None:
     assert snapshot["tick"] == 0 and snapshot["left"] == RULES.time_limit_ticks
     assert [row[0] for row in snapshot["players"]] == list(range(10))
     assert all(len(row) == 7 for row in snapshot["players"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**64 - 1),
+    script=st.lists(st.lists(inputs, min_size=3, max_size=3), max_size=60),
+)
+def test_a_checkpoint_round_trip_continues_bit_for_bit(
+    seed: int, script: list[list[ArenaInput]]
+) -> None:
+    """Failover restores a dumped state: the match must go on exactly as if nothing happened."""
+    state = MODE.initial_state(3, seed)
+    half = len(script) // 2
+    for tick, step_inputs in enumerate(script[:half], start=1):
+        state = MODE.step(state, step_inputs, tick)
+    restored = MODE.load_state(orjson.loads(orjson.dumps(MODE.dump_state(state))))
+    assert restored == state._replace(events=())
+    a, b = state, restored
+    for tick, step_inputs in enumerate(script[half:], start=half + 1):
+        a, b = MODE.step(a, step_inputs, tick), MODE.step(b, step_inputs, tick)
+    assert repr(a) == repr(b)

@@ -256,3 +256,21 @@ async def test_ratings_per_mode(store: Store) -> None:
     }
     assert await store.get_ratings("duel", ["p1", "p2"]) == {"p1": 1200.0}
     assert await store.get_ratings("arena", []) == {}
+
+
+async def test_checkpoints_keep_the_latest_exactly_and_can_be_dropped(store: Store) -> None:
+    assert await store.get_checkpoint("m1") is None
+    first = {"tick": 30, "state": [1, 18446744073709551615, [[1.5, 2.25]]]}
+    latest = {"tick": 60, "state": [2, 12345678901234567890, [[0.1, 1e-7]]]}
+    await store.save_checkpoint("m1", first)
+    await store.save_checkpoint("m1", latest)
+    assert await store.get_checkpoint("m1") == latest  # floats and 64-bit ints intact
+    await store.drop_checkpoint("m1")
+    assert await store.get_checkpoint("m1") is None
+
+
+async def test_replays_round_trip(store: Store) -> None:
+    replay = {"match_id": "m1", "seed": 2**62, "inputs": [[1, 0, {"dx": 0.5}], [2, 1, None]]}
+    assert await store.get_replay("m1") is None
+    await store.save_replay("m1", replay)
+    assert await store.get_replay("m1") == replay
