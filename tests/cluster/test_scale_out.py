@@ -250,3 +250,19 @@ FAST_ENV = {
     "SKIRMISH_MATCH_START_WAIT_SECONDS": "5",
     "SKIRMISH_ARENA_TIME_LIMIT_SECONDS": "4",
 }
+
+
+def test_the_pubsub_layer_carries_a_cross_pod_match_too(cluster_factory: Any) -> None:
+    env = {**FAST_ENV, "SKIRMISH_CHANNEL_LAYER": "pubsub"}
+    cluster: Cluster = cluster_factory(pods=2, env=env)
+
+    async def scenario() -> list[Any]:
+        clients, accesses = await lobby_match(list(cluster.pods.values()), ["pub", "sub"])
+        played = await play_all(clients, accesses)
+        for client in clients:
+            await client.aclose()
+        return played
+
+    played = asyncio.run(scenario())
+    assert sorted(pod for pod, _ in played) == ["pod-1", "pod-2"]
+    assert played[0][1] is not None and played[0][1] == played[1][1]
