@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -95,6 +96,7 @@ class MatchHost:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self.draining = False
+        self.recent_lateness: deque[float] = deque(maxlen=300)  # the last ~10 s of ticks
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -282,7 +284,9 @@ class MatchHost:
             elif delay < -5 * interval:  # hopelessly behind: skip, don't spiral
                 next_at = loop.time()
             started = loop.time()
-            metrics.TICK_LATENESS.observe(max(started - next_at, 0.0))
+            lateness = max(started - next_at, 0.0)
+            metrics.TICK_LATENESS.observe(lateness)
+            self.recent_lateness.append(lateness)
             self.tick_all()
             self.relay.flush()
             metrics.TICK_DURATION.observe(loop.time() - started)

@@ -86,6 +86,14 @@ def test_a_match_played_from_three_pods_equals_its_replay(redis_cluster: Cluster
     # The relays carried the play: every pod sent batches over the channel layer.
     after = {name: metric(url, "skirmish_relay_batches_sent_total") for name, url in pods.items()}
     assert all(after[name] > before[name] for name in pods)
+    # Every pod publishes its load in its heartbeat.
+    with Redis.from_url(redis_cluster.redis_url or "") as redis:
+        beats = [redis.hgetall(f"skirmish:pod:{name}") for name in pods]
+    for beat in beats:
+        assert {b"matches", b"players", b"remote_matches", b"tick_lateness_ms", b"channel"} <= set(
+            beat
+        )
+        assert float(beat[b"tick_lateness_ms"]) < 1000
     # Same seed, same inputs, one process, no network: the very same result.
     _, outcome = replay(MODES["arena"], 3, record["seed"], record["inputs"], record["ticks"])
     assert outcome is not None and outcome.reason == results[0]["reason"]
