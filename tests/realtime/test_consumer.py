@@ -265,3 +265,22 @@ async def test_a_recorded_match_replays_to_the_same_result(
         (p["score"], p["shots"], p["hits"]) for p in result["players"]
     ]
     assert sum(p["shots"] for p in result["players"]) > 0  # the inputs mattered
+
+
+async def test_a_pod_that_loses_its_lease_lets_go_of_the_match(
+    harness_factory: HarnessFactory,
+) -> None:
+    harness = await harness_factory(lease_ttl_seconds=0.6)
+    host = harness.services.host
+    match = await harness.new_match(players=2)
+    ws, _ = await harness.join(match, 0)
+    lease = host.leases[match.id]
+    # Another pod takes the match over (as after a long pause of this one).
+    await host.directory.release(lease)
+    stolen = await host.directory.claim(match.id, "pod-elsewhere", "chan-elsewhere")
+    assert stolen.epoch == lease.epoch + 1
+    # Within a renewal period the fenced pod closes its sockets so they reconnect elsewhere.
+    assert await close_code(ws, timeout=3) == 1012
+    assert match.id not in host.matches
+    stored = await harness.services.store.get_match(match.id)
+    assert stored is not None and stored.status != "finished"  # it wrote no result
