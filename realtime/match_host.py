@@ -115,8 +115,7 @@ class MatchHost:
                 await task
         self._loops = []
         await self.drain()
-        await asyncio.sleep(0)  # let the relay hand its last batches over
-        await self.relay.stop()
+        await self.relay.stop()  # after its last batches (the drain's closes) went out
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

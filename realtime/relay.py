@@ -20,6 +20,7 @@ untouched; acks are spliced per socket on the edge, as for local sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -51,6 +52,8 @@ class PodLink:
         self.entries: list[Entry] = []
         self._snapshots: dict[str, Entry] = {}  # this tick's snapshot entry per match
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing pending, nothing in flight
+        self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self.last_heard = time.monotonic()
         self.messages_sent = 0
@@ -73,6 +76,7 @@ class PodLink:
             return
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._pump())
+        self._idle.clear()
         self._wake.set()
 
     async def _pump(self) -> None:
@@ -104,10 +108,14 @@ class PodLink:
                     exc_info=True,
                 )
 
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+    async def close(self, grace: float = 1.0) -> None:
+        """Stop, after giving what is pending (e.g. the closes of a drain) `grace` seconds."""
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 class RemoteConnection:
