@@ -1,0 +1,1 @@
+"""Load tests and the arena-30 benchmark (`make bench`); not part of the shipped package."""
