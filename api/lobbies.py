@@ -141,7 +141,14 @@ async def start_lobby(ctx: Context) -> LobbyOut:
     match_id = "m_" + lobby_id.removeprefix("l_")
 
     def start(current: LobbyRecord) -> LobbyRecord:
-        check_startable(current, player_id, services.modes[current.mode].min_players)
+        if current.status == "started" and current.match_id == match_id:
+            if current.host_id != player_id:
+                raise Forbidden("only the host can start the lobby")
+            return current  # a retry: make sure the match exists, below
+        mode = services.modes.get(current.mode)
+        if mode is None:
+            raise NotFound(f"mode {current.mode!r} is not played on this server")
+        check_startable(current, player_id, mode.min_players)
         return current.model_copy(update={"status": "started", "match_id": match_id})
 
     # The lobby flips first (atomically, rules re-checked against the current lobby); the

@@ -86,7 +86,9 @@ def build_routes(endpoints: list[Endpoint]) -> list[Route]:
     for path, methods in by_path.items():
 
         async def dispatch(request: Request, methods: dict[str, Endpoint] = methods) -> Response:
-            return await methods[request.method].serve(request)
+            # Starlette adds HEAD beside every GET: it is served as the GET (no body is sent).
+            method = "GET" if request.method == "HEAD" else request.method
+            return await methods[method].serve(request)
 
         routes.append(Route(path, dispatch, methods=list(methods)))
     return routes
@@ -133,10 +135,23 @@ def authenticate(request: Request, services: Any) -> PlayerClaims:
     return claims
 
 
+async def read_body(request: Request) -> bytes:
+    """The body, refused before it is buffered when it is (or claims to be) too large."""
+    too_large = BodyTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:  # chunked, or a lying Content-Length
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = await read_body(request)
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:

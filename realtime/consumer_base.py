@@ -23,6 +23,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         self.scope = scope
         self.channel_layer = None  # no layer channel: nothing here listens to other pods
         self.base_send = send
+        self._gone = False
         handlers: dict[str, Any] = {}
         try:
             while True:
@@ -34,6 +35,10 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
                 await handler(message)
         except StopConsumer:
             pass
+        finally:
+            if not self._gone:  # a handler raised, or the task was cancelled: still clean up
+                self._gone = True
+                await self.disconnected(1006)
 
     def _handler_for(self, message: dict[str, Any]) -> Any:
         handler = getattr(self, get_handler_name(message), None)
@@ -46,6 +51,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         await self._handler_for(message)(message)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self._gone = True
         await self.disconnected(message.get("code", 1006))
         raise StopConsumer()
 

@@ -21,6 +21,7 @@ from realtime.messages import snapshot_frame
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+MAX_BACKLOG = 64  # frames waiting behind a stuck send; more means the reader is gone or hostile
 
 
 class Outlet(Protocol):
@@ -68,10 +69,14 @@ class Connection:
             return
         if message["type"] == "websocket.close":
             self.closed = True
-        if self._writer is not None:
-            self._backlog.append(message)
-        else:
+        if self._writer is None:
             self._start(message)
+        elif len(self._backlog) < MAX_BACKLOG:
+            self._backlog.append(message)
+        else:  # it does not read what it asks for (pongs, errors): cut it off
+            self._backlog.clear()
+            self._backlog.append({"type": "websocket.close", "code": 1008, "reason": "too slow"})
+            self.closed = True
 
     def _start(self, message: dict[str, Any]) -> None:
         coro = self._send(message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from realtime import messages, metrics
 from realtime.fanout import Outlet
 from realtime.match_loop import HostedMatch, Seat
 from realtime.ownership import Lease, MatchDirectory, MemoryMatchDirectory
-from realtime.relay import Relay, RemoteConnection, RemoteMatch
+from realtime.relay import PodLink, Relay, RemoteConnection, RemoteMatch
 from realtime.results import record_result
 from skirmish.errors import Forbidden, NotFound, SkirmishError
 from skirmish.store import Store
@@ -97,6 +98,7 @@ class MatchHost:
         self._loops: list[asyncio.Task[None]] = []
         self.draining = False
         self.recent_lateness: deque[float] = deque(maxlen=300)  # the last ~10 s of ticks
+        self.lease_deadline: dict[str, float] = {}  # match → when our lease may have run out
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -105,7 +107,11 @@ class MatchHost:
             return
         await self.relay.start(self.on_batch)
         loop = asyncio.get_running_loop()
-        self._loops = [loop.create_task(self._run()), loop.create_task(self._maintain())]
+        self._loops = [
+            loop.create_task(self._run()),
+            loop.create_task(self._maintain_leases()),
+            loop.create_task(self._maintain_matches()),
+        ]
 
     async def stop(self) -> None:
         for task in self._loops:
@@ -124,8 +130,13 @@ class MatchHost:
         reconnect (they land on the pod that owns the match path next). Returns how many
         sockets were told. From now on this pod takes no new match."""
         self.draining = True
+        if self._tasks:  # results being written finish first: a drain never freezes them
+            await asyncio.wait(list(self._tasks), timeout=5.0)
         told = 0
         for hosted in list(self.matches.values()):
+            if hosted.status == "finished":
+                continue  # its conclusion (above) released it, or will
+            self.lease_deadline.pop(hosted.id, None)
             lease = self.leases.pop(hosted.id, None)
             self.matches.pop(hosted.id, None)
             with contextlib.suppress(Exception):  # without it, the last periodic one serves
@@ -197,18 +208,23 @@ class MatchHost:
             raise MatchOver("the match is over; its result is at /v1/matches/" + match_id)
         if self.draining:
             raise Draining("this server is restarting; reconnect")
-        mode = self.modes[record.mode]
+        mode = self.modes.get(record.mode)
+        if mode is None:  # a pod of another version created it
+            raise NotFound(f"mode {record.mode!r} is not played on this server")
         lease = await self.directory.claim(match_id, self.pod, self.relay.channel)
         if lease.pod == self.pod and lease.channel == self.relay.channel:
             hosted = HostedMatch(
                 record, mode, self.clock() + self.start_wait, self.clock, self.record_replays
             )
             checkpoint = await self.store.get_checkpoint(match_id)
-            if checkpoint is not None:  # its last owner drained or died: carry on from there
+            if (
+                checkpoint is not None and checkpoint.get("status") != "finished"
+            ):  # its last owner drained or died: carry on from there
                 hosted.restore(checkpoint)
                 log.info("match %s resumed from its checkpoint at tick %d", match_id, hosted.tick)
             self.matches[match_id] = hosted
             self.leases[match_id] = lease
+            self.lease_deadline[match_id] = self.clock() + self.lease_ttl * 0.9
             metrics.MATCHES_HOSTED.set(len(self.matches))
             return hosted
         if not self.relay.enabled:
@@ -232,20 +248,23 @@ class MatchHost:
                     link.add(["c", entry[1], entry[2], CloseCode.RESTART, "match moved"])
                 continue
             if kind == "i":
-                self._remote_input(hosted, entry[2], entry[3], entry[4])
+                self._remote_input(hosted, link, entry[2], entry[3], entry[4])
             elif kind == "j":
                 self._remote_join(hosted, link, entry[2], entry[3])
             elif kind == "l":
-                self._remote_leave(hosted, entry[2], link)
+                self._remote_leave(hosted, link, entry[2])
 
-    def _remote_seat(self, hosted: HostedMatch, conn: int) -> tuple[Seat, RemoteConnection] | None:
+    def _remote_seat(
+        self, hosted: HostedMatch, link: PodLink, conn: int
+    ) -> tuple[Seat, RemoteConnection] | None:
+        """The seat of edge socket `conn` of that edge: conn ids are only unique per edge."""
         for seat in hosted.seats:
             outlet = seat.connection
-            if isinstance(outlet, RemoteConnection) and outlet.conn == conn:
+            if isinstance(outlet, RemoteConnection) and outlet.link is link and outlet.conn == conn:
                 return seat, outlet
         return None
 
-    def _remote_join(self, hosted: HostedMatch, link: Any, conn: int, player_id: str) -> None:
+    def _remote_join(self, hosted: HostedMatch, link: PodLink, conn: int, player_id: str) -> None:
         seat = hosted.seat_of(player_id)
         if seat is None:
             return
@@ -254,14 +273,16 @@ class MatchHost:
             previous.send_frame(messages.error("replaced", "you connected again elsewhere"))
             previous.close(CloseCode.REPLACED, "replaced")
 
-    def _remote_leave(self, hosted: HostedMatch, conn: int, link: Any) -> None:
-        found = self._remote_seat(hosted, conn)
-        if found is not None and found[1].link is link:
+    def _remote_leave(self, hosted: HostedMatch, link: PodLink, conn: int) -> None:
+        found = self._remote_seat(hosted, link, conn)
+        if found is not None:
             found[1].closed = True
             hosted.disconnect(*found)
 
-    def _remote_input(self, hosted: HostedMatch, conn: int, seq: int, message: Any) -> None:
-        found = self._remote_seat(hosted, conn)
+    def _remote_input(
+        self, hosted: HostedMatch, link: PodLink, conn: int, seq: int, message: Any
+    ) -> None:
+        found = self._remote_seat(hosted, link, conn)
         if found is None:
             return
         try:
@@ -278,10 +299,11 @@ class MatchHost:
         while True:
             next_at += interval
             delay = next_at - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -5 * interval:  # hopelessly behind: skip, don't spiral
-                next_at = loop.time()
+            if delay < -5 * interval:  # hopelessly behind: skip the missed ticks, don't spiral
+                next_at, delay = loop.time(), 0.0
+            # Always yield, even when late: sockets, Redis and lease renewal must get their
+            # turn, or an overloaded pod would freeze and lose every lease.
+            await asyncio.sleep(max(delay, 0.0))
             started = loop.time()
             lateness = max(started - next_at, 0.0)
             metrics.TICK_LATENESS.observe(lateness)
@@ -293,6 +315,9 @@ class MatchHost:
     def tick_all(self) -> None:
         now = self.clock()
         for hosted in list(self.matches.values()):
+            if now > self.lease_deadline.get(hosted.id, math.inf):
+                self._drop_unrenewed(hosted)
+                continue
             try:
                 outcome = hosted.advance(now)
             except Exception:
@@ -301,14 +326,48 @@ class MatchHost:
                 metrics.MATCH_ERRORS.inc()
                 self._release(hosted)
                 hosted.close_all(CloseCode.INTERNAL, "internal error")
+                self._spawn(self._abort(hosted))
                 continue
             if hosted.status == "running" and hosted.tick == 1:
                 self._spawn(self._mark_running(hosted.id))
             if outcome is not None:
-                self._spawn(self._conclude(hosted, outcome))
+                self._spawn(self._conclude(hosted, outcome, self.leases.get(hosted.id)))
+
+    def _drop_unrenewed(self, hosted: HostedMatch) -> None:
+        """Our lease may have expired unrenewed (Redis unreachable): stop before a new owner
+        starts, so that two pods never run the same match."""
+        log.warning("lease of match %s not renewed in time; handing it over", hosted.id)
+        self.matches.pop(hosted.id, None)
+        self.leases.pop(hosted.id, None)
+        self.lease_deadline.pop(hosted.id, None)
+        hosted.close_all(CloseCode.RESTART, "match moved")
+        metrics.MATCHES_HOSTED.set(len(self.matches))
+
+    async def _abort(self, hosted: HostedMatch) -> None:
+        """Record a match that crashed as over, so reconnecting players do not revive it."""
+        aborted = {
+            "match_id": hosted.id,
+            "winner": None,
+            "reason": "aborted",
+            "tick": hosted.tick,
+            "players": [],
+        }
+
+        def finish(record: MatchRecord) -> MatchRecord:
+            if record.status == "finished":
+                return record
+            update = {"status": "finished", "finished_at": self.wall_clock(), "result": aborted}
+            return record.model_copy(update=update)
+
+        with contextlib.suppress(Exception):
+            await self.store.update_match(hosted.id, finish)
+            await self.store.drop_checkpoint(hosted.id)
 
     def _release(self, hosted: HostedMatch) -> None:
-        self.matches.pop(hosted.id, None)
+        if self.matches.get(hosted.id) is not hosted:
+            return  # released already (drain, lost lease), or a newer incarnation
+        del self.matches[hosted.id]
+        self.lease_deadline.pop(hosted.id, None)
         lease = self.leases.pop(hosted.id, None)
         if lease is not None:
             self._spawn(self.directory.release(lease))
@@ -329,10 +388,9 @@ class MatchHost:
 
         await self.store.update_match(match_id, running)
 
-    async def _conclude(self, hosted: HostedMatch, outcome: Outcome) -> None:
+    async def _conclude(self, hosted: HostedMatch, outcome: Outcome, lease: Lease | None) -> None:
         """Write the result and ratings durably (while still owner), then tell the players."""
         try:
-            lease = self.leases.get(hosted.id)
             if lease is not None and await self.directory.holder(hosted.id) != lease:
                 raise RuntimeError("lost the lease before the result was written")
             if hosted.record_inputs:  # before the result: a finished match has its replay
@@ -351,26 +409,56 @@ class MatchHost:
 
     # -- leases --------------------------------------------------------------------------
 
-    async def _maintain(self) -> None:
-        """Renew our leases well inside their TTL; drop matches we lost; watch remote owners."""
+    async def _maintain_leases(self) -> None:
+        """Renew our leases well inside their TTL, on their own: nothing slower may delay it."""
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
             try:
-                await self._renew_leases()
+                await asyncio.wait_for(self._renew_leases(), self.lease_ttl / 3)
+            except Exception:  # unrenewed leases run out; tick_all drops those matches
+                log.exception("lease renewal failed")
+
+    async def _maintain_matches(self) -> None:
+        """Checkpoint our matches; watch the owners we relay to and the edges relaying to us."""
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
                 await self._checkpoint_all()
                 await self._check_remote_owners()
+                self._drop_silent_edges()
             except Exception:
-                log.exception("lease maintenance failed")
+                log.exception("match maintenance failed")
 
     async def _renew_leases(self) -> None:
-        lost = await self.directory.renew(list(self.leases.values()))
+        leases = list(self.leases.values())
+        renewed_at = self.clock()
+        lost = await self.directory.renew(leases)
+        for lease in leases:
+            if lease not in lost:  # leave a margin: stop before anyone else may start
+                self.lease_deadline[lease.match_id] = renewed_at + self.lease_ttl * 0.9
         for lease in lost:
-            hosted = self.matches.pop(lease.match_id, None)
+            hosted = self.matches.get(lease.match_id)
+            if self.leases.get(lease.match_id) != lease:
+                continue  # released or replaced meanwhile
             self.leases.pop(lease.match_id, None)
+            self.lease_deadline.pop(lease.match_id, None)
             if hosted is not None:  # fenced: another pod has it now; our players go there
+                del self.matches[lease.match_id]
                 log.warning("lost the lease of match %s; handing its players over", hosted.id)
                 hosted.close_all(CloseCode.RESTART, "match moved")
         metrics.MATCHES_HOSTED.set(len(self.matches))
+
+    def _drop_silent_edges(self) -> None:
+        """An edge pod that died leaves seats that look online and keep their last input:
+        disconnect them once its link has been silent (edges send a keepalive every second)."""
+        now = time.monotonic()
+        for hosted in self.matches.values():
+            for seat in hosted.seats:
+                outlet = seat.connection
+                if isinstance(outlet, RemoteConnection) and now - outlet.link.last_heard > 5.0:
+                    outlet.closed = True
+                    hosted.disconnect(seat, outlet)
+        self.relay.forget_idle_links(now, idle=60.0)
 
     async def _checkpoint_all(self) -> None:
         """A pod that dies loses at most the play since its last checkpoint."""
@@ -380,10 +468,9 @@ class MatchHost:
 
     async def _check_remote_owners(self) -> None:
         for match_id, remote in list(self.relay.remote.items()):
-            if remote.empty:
-                del self.relay.remote[match_id]
+            if not remote.empty and await self.directory.holder(match_id) == remote.owner:
                 continue
-            if await self.directory.holder(match_id) != remote.owner:
-                # The owner died or moved: our players reconnect and land on the new owner.
-                remote.close_all(CloseCode.RESTART, "match moved")
+            # Empty, or the owner died or moved: our players reconnect to the new owner.
+            remote.close_all(CloseCode.RESTART, "match moved")
+            if self.relay.remote.get(match_id) is remote:  # not a newer one made meanwhile
                 del self.relay.remote[match_id]

@@ -161,6 +161,8 @@ class HostedMatch:
             "status": self.status,
             "state": self.mode.dump_state(self.state),
             "seats": [[s.last_seq, s.applied_seq] for s in self.seats],
+            # The replay must cover the whole match, across pods.
+            "inputs": self.input_log if self.record_inputs else None,
         }
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
@@ -170,6 +172,10 @@ class HostedMatch:
         self.status = checkpoint["status"]
         for seat, (last_seq, applied_seq) in zip(self.seats, checkpoint["seats"], strict=True):
             seat.last_seq, seat.applied_seq = int(last_seq), int(applied_seq)
+        if self.record_inputs:
+            self.input_log = list(checkpoint.get("inputs") or [])
+            # Between that checkpoint and now the players stood still (held inputs reset).
+            self.input_log.extend([self.tick + 1, seat.slot, None] for seat in self.seats)
 
     def replay(self) -> dict[str, Any]:
         """Everything needed to replay the match with game.replay."""

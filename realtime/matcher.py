@@ -24,6 +24,8 @@ from skirmish.store.records import MatchPlayer, MatchRecord, TicketRecord, new_i
 
 log = logging.getLogger(__name__)
 
+MAX_TICKETS_PER_PASS = 400  # per mode; the rest wait for the next pass (4 per second)
+
 
 class Matcher:
     def __init__(
@@ -95,6 +97,10 @@ class Matcher:
                 by_mode[ticket.mode].append(ticket)
         created = []
         for mode, tickets in by_mode.items():
+            if mode not in self.rules:  # e.g. queued on a pod of a newer version: wait for one
+                continue
+            # Oldest first, bounded: grouping is quadratic, and this runs on the event loop.
+            tickets = sorted(tickets, key=lambda t: t.created_at)[:MAX_TICKETS_PER_PASS]
             pure = [
                 matchmaking.Ticket(t.id, t.player_id, t.mode, t.rating, t.created_at)
                 for t in tickets

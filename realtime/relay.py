@@ -36,6 +36,7 @@ from realtime.match_loop import Seat
 log = logging.getLogger(__name__)
 
 MAX_PENDING_ENTRIES = 20_000  # a peer that cannot keep up loses snapshots, not memory
+KEEPALIVE_SECONDS = 1.0
 BATCH_TYPE = "relay.batch"
 
 Entry = list[Any]
@@ -56,24 +57,34 @@ class PodLink:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self.last_heard = time.monotonic()
+        self.last_sent = time.monotonic()
         self.messages_sent = 0
         self.entries_dropped = 0
 
     def add(self, entry: Entry) -> None:
+        if len(self.entries) >= MAX_PENDING_ENTRIES:  # the sender is stuck: shed the oldest
+            del self.entries[: MAX_PENDING_ENTRIES // 2]
+            self._snapshots.clear()
+            self.entries_dropped += MAX_PENDING_ENTRIES // 2
+            metrics.RELAY_ENTRIES_DROPPED.inc(MAX_PENDING_ENTRIES // 2)
         self.entries.append(entry)
 
     def add_snapshot(self, match_id: str, tick: int, body: bytes, conn: int, ack: int) -> None:
         entry = self._snapshots.get(match_id)
         if entry is None:
-            entry = self._snapshots[match_id] = ["s", match_id, tick, body, []]
-            self.entries.append(entry)
+            entry = ["s", match_id, tick, body, []]
+            self.add(entry)
+            self._snapshots[match_id] = entry
         entry[4].append([conn, ack])
 
     def flush(self) -> None:
-        """End of tick: hand what accumulated to the sender."""
+        """End of tick: hand what accumulated to the sender (or, after a quiet second, an
+        empty batch: the peer learns we are alive, and drops our seats when we are not)."""
         self._snapshots.clear()
-        if not self.entries:
+        now = time.monotonic()
+        if not self.entries and now - self.last_sent < KEEPALIVE_SECONDS:
             return
+        self.last_sent = now
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._pump())
         self._idle.clear()
@@ -192,10 +203,11 @@ class RemoteMatch:
                 seat.connection.send_frame(frame)
 
     def close_all(self, code: int, reason: str = "") -> None:
-        for seat in self.seats:
+        for conn, seat in self.conns.items():
             if seat.connection is not None:
                 seat.connection.close(code, reason)
                 seat.connection = None
+            self.link.add(["l", self.id, conn])  # the owner frees the seat at once
         self.conns.clear()
 
     # -- entries from the owner ----------------------------------------------------------
@@ -245,8 +257,7 @@ class Relay:
         if self._receiver is not None:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
-        for link in self.links.values():
-            await link.close()
+        await asyncio.gather(*(link.close() for link in self.links.values()))
 
     def next_conn_id(self) -> int:
         return next(self._conn_ids)
@@ -262,6 +273,14 @@ class Relay:
     def flush(self) -> None:
         for link in self.links.values():
             link.flush()
+
+    def forget_idle_links(self, now: float, idle: float) -> None:
+        """Links to pods that vanished (nothing heard, nothing relayed) are dropped."""
+        in_use = {remote.link for remote in self.remote.values()}
+        for channel, link in list(self.links.items()):
+            if link not in in_use and now - link.last_heard > idle and not link.entries:
+                del self.links[channel]
+                asyncio.get_running_loop().create_task(link.close(grace=0))
 
     async def _receive(self, on_batch: Callable[[dict[str, Any]], None]) -> None:
         while True:

@@ -36,3 +36,26 @@ def test_max_players_must_be_a_real_number(api: Api) -> None:
     host = api.sign_in("host")
     resp = host.post("/v1/lobbies", json={"name": "room", "max_players": "4"})
     assert_error(resp, 422, "invalid_body")
+
+
+def test_head_is_answered_like_get_without_a_body(api: Api) -> None:
+    resp = api.client.head("/v1/modes")
+    assert resp.status_code == 200 and resp.content == b""
+
+
+def test_a_chunked_body_is_cut_off_once_too_large(api: Api) -> None:
+    def chunks():  # no Content-Length: the server must count as it reads
+        for _ in range(64):
+            yield b'{"name":"' + b"x" * 1024
+
+    resp = api.client.post(GUEST, content=chunks(), headers={"content-type": "application/json"})
+    assert_error(resp, 413, "too_large")
+
+
+def test_a_declared_oversized_body_is_refused_before_it_is_read(api: Api) -> None:
+    resp = api.client.post(
+        GUEST,
+        content=b"{}",
+        headers={"content-length": str(10**9), "content-type": "application/json"},
+    )
+    assert_error(resp, 413, "too_large")

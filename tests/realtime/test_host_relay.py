@@ -1,0 +1,69 @@
+"""The match host's side of cross-pod play and its scheduler, in process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from realtime.match_host import MatchHost
+from realtime.relay import RemoteConnection
+from skirmish.settings import Settings
+from skirmish.store import MemoryStore
+from skirmish.store.records import MatchPlayer, MatchRecord
+
+MODES = Settings(token_secret="x" * 32).modes
+INPUT = {"type": "input", "seq": 1, "dx": 1.0, "dy": 0.0, "aim": 0.0, "fire": False}
+
+
+@pytest.fixture
+async def host() -> AsyncIterator[MatchHost]:
+    store = MemoryStore()
+    players = tuple(MatchPlayer(player_id=f"p{i}", name=f"p{i}", slot=i) for i in range(2))
+    await store.add_match(
+        MatchRecord(id="m1", mode="arena", seed=1, players=players, created_at=0.0)
+    )
+    host = MatchHost(store, MODES, tick_rate=30, start_wait=60)
+    yield host
+    await host.stop()
+
+
+def batch(edge: str, *entries: list[object]) -> dict[str, object]:
+    return {"type": "relay.batch", "from": edge, "reply_to": edge, "entries": list(entries)}
+
+
+async def test_socket_ids_of_two_edges_never_mix(host: MatchHost) -> None:
+    hosted = await host._find("m1")  # the first socket of m1 reached this pod: it owns m1
+    # Two edge pods number their sockets independently: both call theirs 1.
+    host.on_batch(batch("edge-b", ["j", "m1", 1, "p0"]))
+    host.on_batch(batch("edge-c", ["j", "m1", 1, "p1"]))
+    host.on_batch(batch("edge-c", ["i", "m1", 1, 1, INPUT]))
+    seats = hosted.seats  # type: ignore[union-attr]
+    assert [len(seat.inbox) for seat in seats] == [0, 1]  # edge-c's player, not edge-b's
+
+
+async def test_seats_of_a_silent_edge_are_freed(host: MatchHost) -> None:
+    hosted = await host._find("m1")
+    host.on_batch(batch("edge-b", ["j", "m1", 7, "p0"]))
+    seat = hosted.seats[0]  # type: ignore[union-attr]
+    assert isinstance(seat.connection, RemoteConnection)
+    host._drop_silent_edges()
+    assert seat.connection is not None  # heard just now: kept
+    host.relay.link("edge-b").last_heard = time.monotonic() - 10  # the edge pod died
+    host._drop_silent_edges()
+    assert seat.connection is None and seat.held is None  # offline, standing still
+
+
+async def test_an_overloaded_pod_still_serves_everything_else(host: MatchHost) -> None:
+    def slow_tick() -> None:
+        time.sleep(0.05)  # every tick takes longer than its 33 ms interval
+
+    host.tick_all = slow_tick  # type: ignore[method-assign]
+    await host.start()
+    served = 0
+    for _ in range(10):  # what sockets, Redis calls and lease renewal need: a turn
+        await asyncio.sleep(0.01)
+        served += 1
+    assert served == 10
