@@ -31,7 +31,9 @@ async def record_result(
 
     stored = await store.update_match(hosted.id, finish)
     if stored.finished_at == finished_at:  # ratings move only with the write that finished it
-        await store.set_ratings(mode, after)
+        # As increments: another match of the same player may be ending right now.
+        deltas = {p: after[p] - before.get(p, DEFAULT_RATING) for p in after}
+        await store.add_to_ratings(mode, deltas, DEFAULT_RATING)
     return stored.result or result
 
 

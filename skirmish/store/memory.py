@@ -126,3 +126,11 @@ class MemoryStore:
     async def set_ratings(self, mode: str, ratings: Mapping[str, float]) -> None:
         for player_id, rating in ratings.items():
             self._ratings[(mode, player_id)] = rating
+
+    async def add_to_ratings(
+        self, mode: str, deltas: Mapping[str, float], start: float
+    ) -> dict[str, float]:
+        for player_id, delta in deltas.items():
+            key = (mode, player_id)
+            self._ratings[key] = self._ratings.get(key, start) + delta
+        return {p: self._ratings[(mode, p)] for p in deltas}

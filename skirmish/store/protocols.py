@@ -64,3 +64,9 @@ class Store(Protocol):
     # ratings, per mode
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]: ...
     async def set_ratings(self, mode: str, ratings: Mapping[str, float]) -> None: ...
+    async def add_to_ratings(
+        self, mode: str, deltas: Mapping[str, float], start: float
+    ) -> dict[str, float]:
+        """Atomically add each delta to the player's rating (`start` if none yet); returns the
+        new ratings. Two matches of one player ending together both count."""
+        ...

@@ -401,3 +401,14 @@ class RedisStore:
             # redis-py sends floats as repr(): they come back bit for bit.
             values: dict[EncodableT, EncodableT] = {p: r for p, r in ratings.items()}
             await self._redis.hset(self._keys.ratings(mode), mapping=values)
+
+    async def add_to_ratings(
+        self, mode: str, deltas: Mapping[str, float], start: float
+    ) -> dict[str, float]:
+        key = self._keys.ratings(mode)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for player_id, delta in deltas.items():
+                pipe.hsetnx(key, player_id, start)  # a first match starts from the default
+                pipe.hincrbyfloat(key, player_id, delta)
+            results = await pipe.execute()
+        return {p: float(v) for p, v in zip(deltas, results[1::2], strict=True)}

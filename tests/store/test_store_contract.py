@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -274,3 +275,17 @@ async def test_replays_round_trip(store: Store) -> None:
     assert await store.get_replay("m1") is None
     await store.save_replay("m1", replay)
     assert await store.get_replay("m1") == replay
+
+
+async def test_rating_increments_from_concurrent_matches_all_count(store: Store) -> None:
+    await store.set_ratings("arena", {"p1": 1000.0})
+    # Two matches of p1 end at once, each computed from the rating it read before.
+    await asyncio.gather(
+        store.add_to_ratings("arena", {"p1": 16.0, "p2": -16.0}, 1000.0),
+        store.add_to_ratings("arena", {"p1": 8.5, "p3": -8.5}, 1000.0),
+    )
+    assert await store.get_ratings("arena", ["p1", "p2", "p3"]) == {
+        "p1": 1024.5,
+        "p2": 984.0,
+        "p3": 991.5,
+    }
