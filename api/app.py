@@ -15,10 +15,12 @@ from starlette.staticfiles import StaticFiles
 
 # Importing the resource modules registers their endpoints.
 from api import auth, lobbies, matches, matchmaking  # noqa: F401
+from api.admin import admin_routes
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, metrics, readyz
-from api.middleware import PodHeaderMiddleware
+from api.middleware import PodHeaderMiddleware, RateLimitMiddleware
 from api.openapi import build_openapi
+from api.ratelimit import Rule
 from api.routing import ENDPOINTS, build_routes
 from skirmish import __version__
 from skirmish.services import Services
@@ -49,10 +51,24 @@ def build_app(services: Services) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        *admin_routes(),
         Route("/", index),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
     middleware = [Middleware(PodHeaderMiddleware, pod=services.settings.pod_name)]
+    settings = services.settings
+    if settings.rate_limit_enabled and services.limiter is not None:
+        middleware.append(
+            Middleware(
+                RateLimitMiddleware,
+                limiter=services.limiter,
+                tokens=services.tokens,
+                player_rule=Rule(
+                    settings.rate_limit_player_per_second, settings.rate_limit_player_burst
+                ),
+                ip_rule=Rule(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst),
+            )
+        )
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -22,6 +22,7 @@ REASONS = {
     409: "Conflicts with the current state",
     413: "Body too large",
     422: "Body failed validation",
+    429: "Too many requests from this player or address: wait `Retry-After` seconds",
     503: "Not ready",
 }
 
@@ -64,6 +65,18 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
             "description": REASONS.get(status, "Error"),
             "content": {"application/json": {"schema": _ref(ErrorOut)}},
         }
+    # Every API call is rate limited (api/middleware.py, docs/security.md).
+    responses["429"] = {
+        "description": REASONS[429],
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+        "content": {"application/json": {"schema": _ref(ErrorOut)}},
+    }
     op: dict[str, Any] = {
         "operationId": ep.handler.__name__,
         "summary": ep.summary,

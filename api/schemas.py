@@ -6,11 +6,17 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-# Letters of any script, digits, and a little punctuation; no control or invisible
-# formatting characters, so one name cannot pass for another.
-NAME_PATTERN = r"^[\w][\w .'\-]*$"
+# Letters of any script (with their combining marks), digits, and a little punctuation; no
+# control or invisible formatting characters, so one name cannot pass for another. Spelled
+# with Unicode classes rather than `\w`, which means ASCII only to an OpenAPI (ECMA-262)
+# reader but any script to our validator: the published pattern is the one we enforce.
+# Surrounding spaces are allowed and trimmed *after* validation, so the documented pattern
+# and lengths hold for the string as sent (trimming first would accept strings the OpenAPI
+# document calls invalid, and refuse `" "`-padded ones it calls valid).
+WORD = r"\p{L}\p{M}\p{N}_"
+NAME_PATTERN = rf"^ *[{WORD}][{WORD} .'\-]*$"
 
 
 def visible(text: str) -> str:
@@ -19,17 +25,22 @@ def visible(text: str) -> str:
     return text
 
 
+def trimmed(text: str) -> str:
+    return text.strip(" ")
+
+
 def display_name(max_length: int) -> Any:
     return Annotated[
         str,
         Field(min_length=1, max_length=max_length, pattern=NAME_PATTERN),
         AfterValidator(visible),
+        AfterValidator(trimmed),
     ]
 
 
 class Body(BaseModel):
-    # strict: "yes" is not a boolean and "4" is not a number.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+    # strict: "yes" is not a boolean and "4" is not a number; strings are validated as sent.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class GuestIn(Body):
@@ -74,10 +85,21 @@ class TicketOut(Body):
     match: MatchAccess | None = None
 
 
+def integral(value: Any) -> Any:
+    """JSON has one number type: 4.0 is the integer 4, as JSON Schema (and so our OpenAPI)
+    says; 4.5 and "4" are still refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(integral)]
+
+
 class LobbyIn(Body):
     mode: str = Field("arena", min_length=1, max_length=32)
     name: display_name(40)  # type: ignore[valid-type]
-    max_players: int = Field(ge=2, le=64)
+    max_players: JsonInt = Field(ge=2, le=64)
 
 
 class ReadyIn(Body):

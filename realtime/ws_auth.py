@@ -4,11 +4,18 @@ Browsers cannot set headers on a WebSocket, and a token in the URL would end up 
 logs; `new WebSocket(url, ["skirmish.v1", "token.<jwt>"])` avoids both. The middleware only
 reads and verifies; the consumer accepts first and then closes with a documented code, so a
 refused client learns why (closing before accept is a bare HTTP 403 to the client).
+
+Browsers also send `Origin` with every WebSocket handshake, and any page may open a socket
+to any server: the origin allow-list keeps other sites' pages from using a player's socket
+(defence in depth: the token is not a cookie, so a foreign page would first have to steal
+it). Clients that are not browsers send no `Origin` and are let through.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.middleware import BaseMiddleware
 
@@ -17,6 +24,7 @@ from skirmish.tokens import TokenService
 
 SUBPROTOCOL = "skirmish.v1"
 TOKEN_PREFIX = "token."
+DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
 def token_from_subprotocols(subprotocols: list[str]) -> str | None:
@@ -26,17 +34,76 @@ def token_from_subprotocols(subprotocols: list[str]) -> str | None:
     return None
 
 
-class MatchTokenMiddleware(BaseMiddleware):  # type: ignore[misc]
-    """Puts `match_claims` (or `auth_error`) into the scope of every socket."""
+def _origin_key(origin: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin such as `https://game.example.com`, or None."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port or DEFAULT_PORTS[parts.scheme]
 
-    def __init__(self, inner: Any, tokens: TokenService) -> None:
+
+class OriginPolicy:
+    """Same origin (the `Origin` names the `Host` the socket was opened to), plus a list.
+
+    `"*"` in the list allows every origin; `"null"` (sandboxed frames, files) only when
+    listed verbatim. A socket without an `Origin` header (not a browser) is always allowed.
+    """
+
+    def __init__(self, allowed: Iterable[str] = ()) -> None:
+        allowed = [a.strip() for a in allowed]
+        self.any = "*" in allowed
+        self.allow_null = "null" in allowed
+        self.allowed = {key for a in allowed if (key := _origin_key(a)) is not None}
+
+    def allows(self, origin: str | None, host: str | None) -> bool:
+        if origin is None or self.any:
+            return True
+        if origin.strip() == "null":
+            return self.allow_null
+        key = _origin_key(origin)
+        if key is None:
+            return False
+        return key in self.allowed or self._same_origin(key, host)
+
+    @staticmethod
+    def _same_origin(key: tuple[str, str, int], host: str | None) -> bool:
+        if not host:
+            return False
+        try:
+            parts = urlsplit("//" + host.strip().lower())
+            port = parts.port
+        except ValueError:
+            return False
+        return (parts.hostname, port or DEFAULT_PORTS[key[0]]) == key[1:]
+
+
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class MatchTokenMiddleware(BaseMiddleware):  # type: ignore[misc]
+    """Puts `match_claims` (or `auth_error`, or `origin_error`) into the scope of every socket."""
+
+    def __init__(self, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None):
         super().__init__(inner)
         self.tokens = tokens
+        self.origins = origins or OriginPolicy()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         scope = dict(scope)
-        token = token_from_subprotocols(list(scope.get("subprotocols") or ()))
         scope["match_claims"] = None
+        origin = header(scope, b"origin")
+        if not self.origins.allows(origin, header(scope, b"host")):
+            scope["origin_error"] = f"origin not allowed: {str(origin)[:100]!r}"
+            return await self.inner(scope, receive, send)
+        token = token_from_subprotocols(list(scope.get("subprotocols") or ()))
         if token is None:
             scope["auth_error"] = "missing token: offer the subprotocol 'token.<match token>'"
         else:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 from skirmish import bot, cluster
 from skirmish.settings import Settings
@@ -13,14 +14,28 @@ from skirmish.settings import Settings
 MAX_FRAME_BYTES = 4096  # larger client frames are closed with 1009 by the server
 
 
+def redacted(url: str) -> str:
+    """The URL without its password: startup lines end up in logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from realtime.limits import http_protocol
 
     settings = Settings()
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    mode = f"Redis at {settings.redis_url}" if settings.redis_url else "embedded (in memory)"
+    mode = (
+        f"Redis at {redacted(settings.redis_url)}" if settings.redis_url else "embedded (in memory)"
+    )
     print(f"Skirmish {mode}: open http://{shown}:{port}/ in your browser", flush=True)
     uvicorn.run(
         "realtime.asgi:application_factory",
@@ -28,7 +43,8 @@ def serve_command(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        # httptools with a deadline for each request to arrive whole (anti-slowloris)
+        http=http_protocol(settings.handshake_timeout_seconds),
         ws="websockets-sansio",  # the cheapest per frame of uvicorn's implementations
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,  # costs CPU on every frame; snapshots are small

@@ -19,7 +19,7 @@ from websockets.typing import Subprotocol
 
 SUBPROTOCOL = "skirmish.v1"
 # Close codes after which reconnecting with the same token cannot help.
-FINAL_CLOSE_CODES = frozenset({1000, 4001, 4003, 4004, 4010})
+FINAL_CLOSE_CODES = frozenset({1000, 4001, 4003, 4004, 4010, 4029})
 
 
 class SkirmishError(Exception):

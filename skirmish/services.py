@@ -13,10 +13,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from game.modes import AnyMode
 from realtime.heartbeat import PodHeartbeat
 from realtime.layers import build_layer
 from realtime.leader import Leadership, RedisLeadership
+from realtime.limits import SocketGuard, SocketLimits
 from realtime.match_host import MatchHost
 from realtime.matcher import Matcher
 from realtime.ownership import MatchDirectory, RedisMatchDirectory
@@ -39,16 +41,22 @@ class Services:
     heartbeat: PodHeartbeat | None = None
     clock: Callable[[], float] = field(default=time.time)
     ready: bool = False
+    guard: SocketGuard | None = None  # match sockets: per-player cap, idle sweep
+    limiter: RateLimiter | None = None  # REST rate limits (Redis-backed with REDIS_URL)
 
     async def start(self) -> None:
         await self.host.start()
         await self.matcher.start()
+        if self.guard is not None:
+            await self.guard.start()
         if self.heartbeat is not None:
             await self.heartbeat.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        if self.guard is not None:
+            await self.guard.stop()
         if self.heartbeat is not None:
             await self.heartbeat.stop()
         await self.matcher.stop()
@@ -101,6 +109,7 @@ def build_services(settings: Settings) -> Services:
         store=store,
         tokens=TokenService(
             settings.token_secret,
+            previous_secrets=settings.token_previous_secrets,
             player_ttl=settings.player_token_ttl_seconds,
             match_ttl=settings.match_token_ttl_seconds,
         ),
@@ -126,6 +135,8 @@ def build_services(settings: Settings) -> Services:
             leadership=leadership,
         ),
         redis=redis,
+        guard=SocketGuard(SocketLimits.from_settings(settings)),
+        limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
     )
     if redis is not None:
         services.heartbeat = PodHeartbeat(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from game.modes import ArenaRules, build_modes
 from game.modes.base import GameMode
@@ -67,3 +68,50 @@ class Settings(BaseSettings):
             time_limit_ticks=round(self.arena_time_limit_seconds * self.tick_rate),
         )
         return build_modes(rules)
+
+    # -- hardened edges (docs/security.md) -------------------------------------------------
+    # Secrets that still verify tokens while SKIRMISH_TOKEN_SECRET signs the new ones:
+    # rotate by moving the old secret here. A JSON list or comma-separated.
+    token_previous_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Unset: /admin/* answers 404. Set (32+ characters): `Authorization: Bearer <it>`.
+    admin_token: str | None = Field(None, min_length=32)
+    # Browser origins allowed to open match sockets besides the page's own origin (same
+    # host). "*" allows any. Sockets without an Origin header (not browsers) always pass.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Per match socket. Inputs: unset → 2 × tick rate. Dropped messages past flood_limit
+    # within 10 s, or bad ones past bad_message_limit, close the socket with 1008.
+    ws_inputs_per_second: float | None = Field(None, gt=0)
+    ws_input_burst: int = Field(15, ge=1)
+    ws_pings_per_second: float = Field(2.0, gt=0)
+    ws_ping_burst: int = Field(5, ge=1)
+    ws_flood_limit: int = Field(200, ge=1)
+    ws_bad_message_limit: int = Field(20, ge=1)
+    ws_idle_timeout_seconds: float = Field(30.0, gt=0)
+    ws_max_sockets_per_player: int = Field(4, ge=1)
+    # A connection must deliver each whole HTTP request (a socket's upgrade included)
+    # within this many seconds of connecting or starting it.
+    handshake_timeout_seconds: float = Field(10.0, gt=0)
+    # REST rate limits per player (authenticated) or per client IP (anonymous), shared by
+    # every pod through Redis when REDIS_URL is set. Refused requests get 429.
+    rate_limit_enabled: bool = True
+    rate_limit_player_per_second: float = Field(20.0, gt=0)
+    rate_limit_player_burst: int = Field(60, ge=1)
+    rate_limit_ip_per_second: float = Field(20.0, gt=0)
+    rate_limit_ip_burst: int = Field(300, ge=1)
+
+    @field_validator("token_previous_secrets", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("token_previous_secrets")
+    @classmethod
+    def _long_enough(cls, secrets_: list[str]) -> list[str]:
+        if any(len(s) < 32 for s in secrets_):
+            raise ValueError("every previous token secret must have 32 characters or more")
+        return secrets_

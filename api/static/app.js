@@ -9,7 +9,7 @@
   const TICKET_POLL_MS = 300;
   const LOBBY_POLL_MS = 500;
   const PING_MS = 1000;
-  const NO_RECONNECT = new Set([1000, 4001, 4003, 4004, 4009, 4010]);
+  const NO_RECONNECT = new Set([1000, 4001, 4003, 4004, 4009, 4010, 4029]);
   const CLOSE_TEXT = {
     1008: "closed by the server (policy violation)",
     1009: "closed by the server (frame too big)",

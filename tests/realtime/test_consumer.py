@@ -284,3 +284,24 @@ async def test_a_pod_that_loses_its_lease_lets_go_of_the_match(
     assert match.id not in host.matches
     stored = await harness.services.store.get_match(match.id)
     assert stored is not None and stored.status != "finished"  # it wrote no result
+
+
+async def test_a_client_at_the_tick_rate_is_never_throttled(harness: Harness) -> None:
+    """An input per snapshot, a ping a second, and the burst a client sends after a short
+    network stall: all within the socket's limits (tests/security has the over-limit side)."""
+    match = await harness.new_match(players=1)
+    ws, _ = await harness.join(match, 0)
+    seq, kinds = 0, []
+    for n in range(60):  # two seconds of play
+        message = await receive_until(ws, lambda m: m["type"] in ("snapshot", "pong", "error"))
+        kinds.append(message["type"])
+        seq += 1
+        await ws.send_to(text_data=input_frame(seq))
+        if n % 30 == 0:
+            await ws.send_to(text_data=f'{{"type":"ping","t":{n}}}')
+    for _ in range(12):  # half a second of inputs held back by the network, all at once
+        seq += 1
+        await ws.send_to(text_data=input_frame(seq))
+    acked = await receive_until(ws, lambda m: m["type"] == "error" or m.get("ack") == seq)
+    assert acked["type"] == "snapshot" and "error" not in kinds
+    await ws.disconnect()

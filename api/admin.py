@@ -1,0 +1,88 @@
+"""Operator routes: `GET /admin/stats`, `POST /admin/drain`. Not part of the public API.
+
+They answer only `Authorization: Bearer <SKIRMISH_ADMIN_TOKEN>`, a secret of its own (a
+player token, however valid, is refused); with no admin token configured they do not
+exist (404). They are left out of the OpenAPI document, and the proxy does not route
+/admin (docs/security.md): operators reach a pod directly, as they do for /metrics.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.errors import error_response
+
+
+def _refusal(request: Request) -> Response | None:
+    """None when the request carries the admin token; else the response to give."""
+    expected: str | None = request.app.state.services.settings.admin_token
+    if not expected:
+        return error_response(404, "not_found", "no such route")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        response = error_response(401, "unauthorized", "admin token required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="skirmish-admin"'
+        return response
+    return None
+
+
+def _stats(services: Any) -> dict[str, Any]:
+    host = services.host
+    guard = getattr(services, "guard", None)
+    return {
+        "pod": services.settings.pod_name,
+        "ready": services.ready,
+        "draining": bool(getattr(host, "draining", False)),
+        **services.load(),
+        "sockets": guard.sockets if guard is not None else None,
+        "tick_rate": services.settings.tick_rate,
+    }
+
+
+async def stats(request: Request) -> Response:
+    """What this pod carries right now."""
+    return JSONResponse(_stats(request.app.state.services))
+
+
+async def drain(request: Request) -> Response:
+    """Take the pod out of service: not ready from now on (/readyz 503); every match is
+    handed over (checkpointed, released) and its sockets told `reconnect`, then closed with
+    1012. Idempotent: a second drain finds nothing left to hand over."""
+    services = request.app.state.services
+    services.ready = False
+    told = await services.host.drain()
+    return JSONResponse({"pod": services.settings.pod_name, "draining": True, "told": told})
+
+
+def _guarded(method: str, handler: Any) -> Any:
+    """Refuse before routing by method, so without the token no /admin route shows (405
+    would tell that a path exists)."""
+
+    async def endpoint(request: Request) -> Response:
+        refused = _refusal(request)
+        if refused is not None:
+            return refused
+        if request.method != method:
+            response = error_response(405, "method_not_allowed", f"use {method}")
+            response.headers["Allow"] = method
+            return response
+        return await handler(request)  # type: ignore[no-any-return]
+
+    return endpoint
+
+
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def admin_routes() -> list[Route]:
+    return [
+        Route("/admin/stats", _guarded("GET", stats), methods=ANY_METHOD, include_in_schema=False),
+        Route("/admin/drain", _guarded("POST", drain), methods=ANY_METHOD, include_in_schema=False),
+    ]
