@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt typecheck check clean
+.PHONY: run test lint fmt typecheck check clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,13 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# The arena-30 benchmark (loadtest/bench.py): Skirmish beside the bare ASGI ceiling, one pod
+# and a 2-pod cluster with Redis; writes loadtest/results/arena30.{md,png,json}. About 14
+# minutes on 2 cores. Quicker: make bench BENCH_ARGS="--rs 10,25".
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) -m loadtest.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

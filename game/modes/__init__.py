@@ -6,11 +6,13 @@ from typing import Any
 
 from game.modes.arena import ArenaMode, ArenaRules
 from game.modes.base import GameMode, InputRejected, Outcome, PlayerStats
+from game.modes.bench import Arena30Mode
 
 AnyMode = GameMode[Any, Any]
 
 __all__ = [
     "AnyMode",
+    "Arena30Mode",
     "ArenaMode",
     "ArenaRules",
     "GameMode",
@@ -21,7 +23,15 @@ __all__ = [
 ]
 
 
-def build_modes(arena_rules: ArenaRules | None = None) -> dict[str, AnyMode]:
-    """The registry of playable modes, keyed by the name clients ask for."""
+def build_modes(
+    arena_rules: ArenaRules | None = None, *, bench: bool = False
+) -> dict[str, AnyMode]:
+    """The registry of playable modes, keyed by the name clients ask for.
+
+    `bench` adds "arena30", the fixed benchmark workload (loadtest/bench.py): not a game,
+    so only servers started for a benchmark offer it.
+    """
     modes: list[AnyMode] = [ArenaMode(arena_rules)]
+    if bench:
+        modes.append(Arena30Mode((arena_rules or ArenaRules()).tick_rate))
     return {mode.name: mode for mode in modes}

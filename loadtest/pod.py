@@ -1,0 +1,113 @@
+"""Benchmark servers: a real Skirmish pod, or the bare ceiling, under `skirmish serve`'s uvicorn.
+
+    python -m loadtest.pod --app skirmish --port 8001     # a pod offering the arena30 mode
+    python -m loadtest.pod --app bare --port 8002         # the ceiling (loadtest/bare_app.py)
+
+Both take uvicorn's options from `skirmish serve` itself (captured from
+`skirmish.cli.serve_command`), so the two are served identically and stay so. The Skirmish
+pod is the real application (`realtime.asgi.build_application`: token middleware, URLRouter,
+MatchConsumer, the pod's match host and, with REDIS_URL, the Redis layer), with two
+additions for the benchmark only: the "arena30" mode is offered, and a probe notes the time
+of every pod-wide tick (`GET /bench/probe`). `BENCH_VARIANT` picks a consumer variant to
+compare against and `BENCH_PATCHES` prototypes of fixes (loadtest/variants.py); by default
+the pod is the product as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+from unittest import mock
+
+from game.modes import AnyMode, ArenaRules, build_modes
+from skirmish.settings import Settings
+
+VARIANT_ENV = "BENCH_VARIANT"
+PATCHES_ENV = "BENCH_PATCHES"
+
+
+class BenchSettings(Settings):
+    """The product's settings, plus the arena30 benchmark mode."""
+
+    @cached_property
+    def modes(self) -> dict[str, AnyMode]:
+        product: dict[str, AnyMode] = Settings.modes.func(self)  # type: ignore[attr-defined]
+        bench = build_modes(ArenaRules(tick_rate=self.tick_rate), bench=True)["arena30"]
+        return {**product, "arena30": bench}
+
+
+def serve_options() -> dict[str, Any]:
+    """The keyword arguments `skirmish serve` passes to uvicorn.run, captured from it."""
+    from skirmish import cli
+
+    captured: dict[str, Any] = {}
+
+    def fake_run(app: str, **options: Any) -> None:
+        captured.update(options)
+
+    args = argparse.Namespace(host="127.0.0.1", port=0, log_level="warning", no_access_log=True)
+    with mock.patch("uvicorn.run", fake_run), contextlib.redirect_stdout(io.StringIO()):
+        cli.serve_command(args)
+    for key in ("factory", "host", "port"):
+        captured.pop(key, None)
+    return captured
+
+
+def skirmish_factory() -> Any:
+    """The real Skirmish application, with the arena30 mode and the tick probe."""
+    from loadtest import variants
+
+    variant = os.environ.get(VARIANT_ENV, "direct")
+    variants.configure_django_for(variant)
+    variants.apply_patches(os.environ.get(PATCHES_ENV, ""))
+    from loadtest.probe import ProbeApp, TickProbe
+    from realtime import asgi, metrics
+    from skirmish.services import build_services
+
+    services = build_services(BenchSettings())
+    inputs = metrics.INPUTS
+    probe = TickProbe(lambda: int(inputs._value.get()))
+    tick_all = services.host.tick_all
+
+    def probed_tick_all() -> None:
+        probe.mark()
+        tick_all()
+
+    services.host.tick_all = probed_tick_all  # type: ignore[method-assign]
+    with variants.applied(variant):
+        app = asgi.build_application(services)
+    return ProbeApp(app, probe)
+
+
+def bare_factory() -> Any:
+    from loadtest.bare_app import application_factory
+    from loadtest.probe import ProbeApp
+
+    app = application_factory()
+    return ProbeApp(app, app.probe)
+
+
+FACTORIES = {"skirmish": "loadtest.pod:skirmish_factory", "bare": "loadtest.pod:bare_factory"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", choices=sorted(FACTORIES), default="skirmish")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    options = serve_options()
+    uvicorn.run(FACTORIES[args.app], factory=True, host=args.host, port=args.port, **options)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

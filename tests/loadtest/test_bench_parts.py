@@ -1,0 +1,59 @@
+"""The benchmark's bookkeeping: histograms, the tick probe's window, the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from loadtest import report
+from loadtest.histogram import Histogram
+from loadtest.probe import window_stats
+
+
+def test_histogram_percentiles_and_merge() -> None:
+    a, b = Histogram(), Histogram()
+    for i in range(100):
+        a.add(i / 1000)  # 0..99 ms
+    b.add(5.0)  # one slow sample
+    merged = Histogram.merged([a.to_json(), b.to_json()])
+    assert merged.total == 101
+    p50 = merged.percentile_ms(50)
+    assert p50 is not None and 49 <= p50 <= 51
+    assert merged.percentile_ms(100) == 5001.0
+    assert Histogram().percentile_ms(99) is None
+
+
+def test_window_stats_picks_the_ticks_inside() -> None:
+    times = [10 + i / 30 for i in range(300)]
+    record = {
+        "times": times,
+        "inputs": [i * 5 for i in range(300)],
+        "gc": [0.001 * i for i in range(300)],
+    }
+    stats = window_stats(record, 11.0, 15.0)
+    assert stats["ticks"] == 120 or stats["ticks"] == 121
+    assert abs(stats["tick_rate"] - 30) < 0.01
+    assert abs(stats["interval_p99_ms"] - 33.3) < 0.1
+    assert stats["inputs_received"] == 5 * (stats["ticks"] - 1)
+    assert abs(stats["gc_s"] - 0.001 * (stats["ticks"] - 1)) < 1e-9
+
+
+def run(target: str, r: int, cpu: float) -> dict[str, Any]:
+    return {
+        "target": target, "R": r, "cpu_us_per_msg": cpu, "server_cores": 0.5,
+        "loadgen_cores": 0.3, "msgs_per_s": 300.0 * r, "expected_per_s": 300 * r,
+        "delivered_ratio": 1.0, "inputs_ratio": 1.0, "tick_rate_min": 30.0,
+        "tick_p99_ms": 34.0, "rtt_p50_ms": 1.0, "rtt_p99_ms": 3.0, "ack_p50_ms": 17.0,
+        "ack_p99_ms": 40.0, "bytes_per_msg": 370.0, "lateness_p99_ms": 1.0,
+    }  # fmt: skip
+
+
+def test_report_has_ratios_targets_and_plot(tmp_path: Path) -> None:
+    runs = [run("ceiling", 50, 20.0), run("single", 50, 23.0), run("cluster", 50, 30.0)]
+    settings = {"command": "python -m loadtest.bench", "warmup": 3, "duration": 20, "workers": 2}
+    text = report.markdown(runs, report.machine(), settings, "x")
+    assert "23.0 (1.15×)" in text
+    assert "1.30× single" in text
+    assert "R = 50: CPU per message 1.15× the ceiling (target ≤ 1.2×): met" in text
+    report.plot(runs, tmp_path / "x.png")
+    assert (tmp_path / "x.png").stat().st_size > 1000
