@@ -9,19 +9,14 @@
 
 Patches (`BENCH_PATCHES`, comma-separated; target `single+NAME` in loadtest/bench.py) are
 prototypes of fixes to realtime/, monkeypatched here so that their gain can be measured
-before anyone edits the product:
-
-- `tick-yield`: the pod's tick scheduler yields to the event loop before every tick, also
-  when it runs behind; as it is, a pod that falls behind runs tick after tick without
-  reading a single socket (inputs and pings wait until it catches up, if ever).
-- `gc-freeze`: `gc.collect(); gc.freeze()` once the pod has started, so that the cyclic
-  collector's full passes no longer walk every object of Django, pydantic and the app.
+before anyone edits the product. None is pending: the first two (`tick-yield`, `gc-freeze`)
+were measured here and have landed in realtime/match_host.py and realtime/asgi.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 VARIANTS = ("direct", "stock", "stock-layer")
@@ -53,52 +48,7 @@ def stock_consumer() -> type[Any]:
     return StockMatchConsumer
 
 
-def _tick_yield() -> None:
-    import asyncio
-
-    from realtime import metrics
-    from realtime.match_host import MatchHost
-
-    async def _run(self: Any) -> None:
-        loop = asyncio.get_running_loop()
-        interval = 1.0 / self.tick_rate
-        next_at = loop.time()
-        while True:
-            next_at += interval
-            delay = next_at - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                if delay < -5 * interval:  # hopelessly behind: skip, don't spiral
-                    next_at = loop.time()
-                await asyncio.sleep(0)  # THE FIX: let the sockets be read between ticks
-            started = loop.time()
-            metrics.TICK_LATENESS.observe(max(started - next_at, 0.0))
-            self.tick_all()
-            self.relay.flush()
-            metrics.TICK_DURATION.observe(loop.time() - started)
-
-    MatchHost._run = _run  # type: ignore[method-assign]
-
-
-def _gc_freeze() -> None:
-    """At the end of startup: move every object built so far out of the collector's sight
-    (`gc.freeze()`), so that full collections scan only what the matches allocate."""
-    import gc
-
-    from realtime.match_host import MatchHost
-
-    start = MatchHost.start
-
-    async def start_then_freeze(self: Any) -> None:
-        await start(self)
-        gc.collect()
-        gc.freeze()
-
-    MatchHost.start = start_then_freeze  # type: ignore[method-assign]
-
-
-PATCHES = {"tick-yield": _tick_yield, "gc-freeze": _gc_freeze}
+PATCHES: dict[str, Callable[[], None]] = {}
 
 
 def apply_patches(names: str) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from realtime.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 
@@ -49,10 +51,7 @@ class PodHeartbeat:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(Exception):
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(f"{self.prefix}:pod:{self.pod}")

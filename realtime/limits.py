@@ -10,7 +10,6 @@ per socket. The defaults and their environment variables are in docs/security.md
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from realtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +152,8 @@ class SocketGuard:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await cancel_and_wait(self._sweeper)
+        self._sweeper = None
 
     async def _sweep_forever(self) -> None:
         while True:

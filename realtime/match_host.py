@@ -24,6 +24,7 @@ from realtime.match_loop import HostedMatch, Seat
 from realtime.ownership import Lease, MatchDirectory, MemoryMatchDirectory
 from realtime.relay import PodLink, Relay, RemoteConnection, RemoteMatch
 from realtime.results import record_result
+from realtime.tasks import cancel_and_wait
 from skirmish.errors import Forbidden, NotFound, SkirmishError
 from skirmish.store import Store
 from skirmish.store.records import MatchRecord
@@ -114,11 +115,7 @@ class MatchHost:
         ]
 
     async def stop(self) -> None:
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._loops)
         self._loops = []
         await self.drain()
         await self.relay.stop()  # after its last batches (the drain's closes) went out

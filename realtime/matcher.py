@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from game import matchmaking
 from game.modes import AnyMode
 from realtime.leader import Leadership, MemoryLeadership
+from realtime.tasks import cancel_and_wait
 from skirmish.errors import SkirmishError
 from skirmish.store import Store
 from skirmish.store.records import MatchPlayer, MatchRecord, TicketRecord, new_id
@@ -62,11 +63,8 @@ class Matcher:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.is_leader:
             with contextlib.suppress(Exception):
                 await self.leadership.resign()  # hand over now, not after the lease expires
