@@ -71,8 +71,8 @@ def skirmish_factory() -> Any:
     from skirmish.services import build_services
 
     services = build_services(BenchSettings())
-    inputs = metrics.INPUTS
-    probe = TickProbe(lambda: int(inputs._value.get()))
+    received = metrics.RECEIVED
+    probe = TickProbe(lambda: received.input)
     tick_all = services.host.tick_all
 
     def probed_tick_all() -> None:

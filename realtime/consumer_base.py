@@ -5,30 +5,53 @@ Stock `AsyncConsumer.__call__` runs `await_many_dispatch`: per inbound frame an
 awaits `aclose_old_connections()` (a hop through a shared thread) before every handler;
 measured at 75–87 µs of server CPU per echoed message against 14–15 µs for a bare ASGI
 app (../shared/ARCHITECTURE.md). A socket whose match runs in this process needs neither,
-so this base awaits `receive()` in a plain loop and calls the handler directly. It is still
-a channels consumer: `as_asgi()`, routed by `URLRouter`, handlers named after the message
-type, driven by `channels.testing.WebsocketCommunicator` in tests.
+so this base awaits `receive()` in a plain loop and calls the handler directly. A client
+frame, the message that comes 30 times a second per player, goes to `frame_received`, a
+plain method: no coroutine is made for it. It is still a channels consumer: `as_asgi()`,
+routed by `URLRouter`, handlers named after the message type, driven by
+`channels.testing.WebsocketCommunicator` in tests.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
 
 
 class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> Any:
+        """As channels' `as_asgi`, but the returned app hands back the consumer's coroutine
+        rather than awaiting it in a coroutine of its own: every frame received resumes the
+        whole chain of awaiting coroutines, so each level less is saved on every frame."""
+
+        def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+            return cls(**initkwargs)(scope, receive, send)
+
+        markcoroutinefunction(app)  # it is one to every caller: it returns a coroutine
+        app.consumer_class = cls  # type: ignore[attr-defined]
+        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
+        functools.update_wrapper(app, cls, updated=())
+        return app
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.scope = scope
         self.channel_layer = None  # no layer channel: nothing here listens to other pods
         self.base_send = send
         self._gone = False
         handlers: dict[str, Any] = {}
+        frame_received = self.frame_received
         try:
             while True:
                 message = await receive()
                 kind = message["type"]
+                if kind == "websocket.receive":
+                    frame_received(message)
+                    continue
                 handler = handlers.get(kind)
                 if handler is None:
                     handler = handlers[kind] = self._handler_for(message)
@@ -49,6 +72,12 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Direct dispatch, without channels' per-message database-connection hop."""
         await self._handler_for(message)(message)
+
+    def frame_received(self, message: dict[str, Any]) -> None:
+        """Hook for subclasses: one client frame (`bytes` or `text`); may raise StopConsumer."""
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        self.frame_received(message)  # for `dispatch`; the loop above calls it directly
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self._gone = True

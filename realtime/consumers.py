@@ -24,6 +24,7 @@ from realtime.limits import LimitCode, SocketGuard, SocketLimits, TokenBucket
 from realtime.match_host import CLOSE_FOR_ERROR, CloseCode, Match, MatchHost
 from realtime.match_loop import Seat
 from realtime.messages import ProtocolError
+from realtime.metrics import RECEIVED
 from realtime.ws_auth import SUBPROTOCOL
 from skirmish.errors import SkirmishError
 
@@ -115,10 +116,10 @@ class MatchConsumer(DirectWebsocketConsumer):
 
     # -- the hot path: one call per client frame -----------------------------------------
 
-    async def websocket_receive(self, message: dict[str, Any]) -> None:
-        data = message.get("bytes")
+    def frame_received(self, message: dict[str, Any]) -> None:
+        data = message.get("text")
         if data is None:
-            data = message.get("text") or ""
+            data = message.get("bytes") or b""
         now = self.last_seen = monotonic()
         if len(data) > MAX_FRAME_BYTES:
             self._close(CloseCode.TOO_BIG, "frame too big")
@@ -133,24 +134,24 @@ class MatchConsumer(DirectWebsocketConsumer):
             raise StopConsumer()
 
     def _handle(self, msg: dict[str, Any], now: float) -> None:
-        hosted, seat, connection = self.hosted, self.seat, self.connection
-        assert hosted is not None and seat is not None and connection is not None
+        hosted, seat = self.hosted, self.seat
+        assert hosted is not None and seat is not None
         kind = msg.get("type")
         if kind == "input":
-            metrics.INPUTS.inc()
+            RECEIVED.input += 1
             if not self.inputs.take(now):
                 self._throttled(now)
-                return
-            seq = messages.input_seq(msg)
-            if hosted.status == "finished":
+            elif hosted.status == "finished":
                 raise ProtocolError("not_running", "the match is over")
-            hosted.accept_input(seat, seq, msg)
+            else:
+                hosted.accept_input(seat, messages.input_seq(msg), msg)
         elif kind == "ping":
-            metrics.PINGS.inc()
+            RECEIVED.ping += 1
             if not self.pings.take(now):
                 self._throttled(now)
                 return
-            connection.send_frame(messages.pong(messages.ping_time(msg), hosted.tick))
+            assert self.connection is not None
+            self.connection.send_frame(messages.pong(messages.ping_time(msg), hosted.tick))
         else:
             raise ProtocolError("unknown_type", f"unknown message type: {str(kind)[:40]!r}")
 

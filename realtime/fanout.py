@@ -79,8 +79,7 @@ class Connection:
             self.closed = True
 
     def _start(self, message: dict[str, Any]) -> None:
-        coro = self._send(message)
-        assert isinstance(coro, Coroutine)
+        coro = self._send(message)  # an ASGI send is a coroutine function
         try:
             blocker = coro.send(None)
         except StopIteration:

@@ -133,22 +133,20 @@ class HostedMatch:
             self.broadcast({"type": "start", "tick": self.tick})
         if self.status != "running":
             return None
-        self.tick += 1
-        self.state = self.mode.step(
-            self.state, [self._next_input(s) for s in self.seats], self.tick
-        )
+        tick = self.tick = self.tick + 1
+        inputs = []
+        for seat in self.seats:  # each seat's next input, or the one it holds (inlined: hot)
+            if seat.inbox:
+                seat.applied_seq, seat.held, message = seat.inbox.popleft()
+                if self.record_inputs:
+                    self.input_log.append([tick, seat.slot, message])
+            inputs.append(seat.held)
+        self.state = self.mode.step(self.state, inputs, tick)
         self._send_snapshot()
         self.outcome = self.mode.outcome(self.state)
         if self.outcome is not None:
             self.status = "finished"
         return self.outcome
-
-    def _next_input(self, seat: Seat) -> Any:
-        if seat.inbox:
-            seat.applied_seq, seat.held, message = seat.inbox.popleft()
-            if self.record_inputs:
-                self.input_log.append([self.tick, seat.slot, message])
-        return seat.held
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -190,13 +188,14 @@ class HostedMatch:
 
     def _send_snapshot(self) -> None:
         snapshot = self.mode.snapshot(self.state)
-        online = [int(s.connection is not None) for s in self.seats]
+        seats = self.seats
         for row in snapshot["players"]:
-            row.append(online[row[0]])
+            row.append(0 if seats[row[0]].connection is None else 1)
         body = orjson.dumps(snapshot)
-        for seat in self.seats:
-            if seat.connection is not None:
-                seat.connection.send_snapshot(seat.applied_seq, body)
+        for seat in seats:
+            connection = seat.connection
+            if connection is not None:
+                connection.send_snapshot(seat.applied_seq, body)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         frame = messages.encode(message)

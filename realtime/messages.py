@@ -38,6 +38,8 @@ def decode(data: str | bytes) -> dict[str, Any]:
 
 def input_seq(message: dict[str, Any]) -> int:
     seq = message.get("seq")
+    if type(seq) is int and 0 < seq <= MAX_SEQ:  # the usual case, checked first
+        return seq
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise ProtocolError("invalid_message", "seq: must be an integer")
     if not 1 <= seq <= MAX_SEQ:

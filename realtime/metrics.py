@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 
 MATCHES_HOSTED = Gauge("skirmish_matches_hosted", "Matches whose loop runs on this pod")
 PLAYERS_CONNECTED = Gauge("skirmish_players_connected", "Match sockets open on this pod")
@@ -17,13 +20,40 @@ TICK_DURATION = Histogram(
     "CPU time of one pod-wide tick (all hosted matches)",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1),
 )
-WS_MESSAGES = Counter("skirmish_ws_messages_total", "Client messages received", ["type"])
 WS_ERRORS = Counter("skirmish_ws_errors_total", "Client messages refused", ["code"])
 WS_CLOSES = Counter("skirmish_ws_closes_total", "Sockets closed by the server", ["code"])
 MATCH_ERRORS = Counter("skirmish_match_errors_total", "Matches aborted by a server fault")
 
-INPUTS = WS_MESSAGES.labels("input")
-PINGS = WS_MESSAGES.labels("ping")
+
+class MessageCounts:
+    """Client messages received, counted in plain ints and exported at scrape time.
+
+    Inputs and pings arrive 31 times a second per player: a prometheus `Counter` takes a
+    lock per increment (~1.5 µs a message measured on the 2-core box), `+= 1` on an
+    attribute costs a few dozen nanoseconds. The event loop is the only writer.
+    """
+
+    __slots__ = ("input", "ping")
+
+    def __init__(self) -> None:
+        self.input = 0
+        self.ping = 0
+
+
+RECEIVED = MessageCounts()
+
+
+class _ReceivedCollector:
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "skirmish_ws_messages", "Client messages received", labels=["type"]
+        )
+        family.add_metric(["input"], RECEIVED.input)
+        family.add_metric(["ping"], RECEIVED.ping)
+        yield family
+
+
+REGISTRY.register(_ReceivedCollector())
 
 RELAY_BATCHES_SENT = Counter(
     "skirmish_relay_batches_sent_total", "Per-tick batches sent to other pods over the layer"

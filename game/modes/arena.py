@@ -129,8 +129,8 @@ class ArenaMode:
     # -- input ---------------------------------------------------------------------------
 
     def parse_input(self, fields: Mapping[str, Any]) -> ArenaInput:
-        unknown = fields.keys() - INPUT_FIELDS
-        if unknown:
+        if not fields.keys() <= INPUT_FIELDS:
+            unknown = fields.keys() - INPUT_FIELDS
             raise InputRejected(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
         dx, dy = _direction(fields, "dx"), _direction(fields, "dy")
         aim = math.remainder(_number(fields, "aim"), math.tau)

@@ -82,7 +82,7 @@ class Arena30Mode:
         return Arena30State(0, rows)
 
     def parse_input(self, fields: Mapping[str, Any]) -> Arena30Input:
-        if fields.keys() - INPUT_FIELDS:
+        if not fields.keys() <= INPUT_FIELDS:
             unknown = sorted(map(str, fields.keys() - INPUT_FIELDS))
             raise InputRejected(f"unknown field(s): {', '.join(unknown)}")
         return (_direction(fields, "dx"), _direction(fields, "dy"))

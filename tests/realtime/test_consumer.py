@@ -6,6 +6,7 @@ import asyncio
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from game.replay import replay
 from tests.realtime.conftest import Harness, HarnessFactory, close_code, receive, receive_until
@@ -70,6 +71,24 @@ async def test_ping_is_answered_with_pong(harness: Harness) -> None:
     await ws.send_to(text_data='{"type":"ping","t":12345.5}')
     pong = await receive_until(ws, lambda m: m["type"] == "pong")
     assert pong["t"] == 12345.5 and isinstance(pong["tick"], int)
+    await ws.disconnect()
+
+
+async def test_received_messages_are_counted_in_the_metrics(harness: Harness) -> None:
+    def received() -> dict[str, float | None]:
+        sample = REGISTRY.get_sample_value
+        return {t: sample("skirmish_ws_messages_total", {"type": t}) for t in ("input", "ping")}
+
+    match = await harness.new_match(players=1)
+    ws, _ = await harness.join(match, 0)
+    before = received()
+    await ws.send_to(text_data=input_frame(1))
+    await ws.send_to(text_data=input_frame(2))
+    await ws.send_to(text_data='{"type":"ping","t":1}')
+    await receive_until(ws, lambda m: m["type"] == "pong")
+    after = received()
+    assert before["input"] is not None and before["ping"] is not None
+    assert after == {"input": before["input"] + 2, "ping": before["ping"] + 1}
     await ws.disconnect()
 
 

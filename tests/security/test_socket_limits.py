@@ -62,9 +62,20 @@ def test_the_guard_sweeps_every_socket() -> None:
     sockets = [FakeSocket(f"m_{n}") for n in range(3)]
     for n, socket in enumerate(sockets):
         assert guard.admit(f"p_{n}", socket)
-    guard.sweep()
+    assert guard.sweep()
     assert [s.idle_checks for s in sockets] == [[50.0]] * 3
     assert guard.sweep_interval == 2.0
+
+
+def test_a_late_sweep_judges_no_socket_idle() -> None:
+    """An event loop seconds behind has not read what the clients sent: nobody is idle."""
+    guard = SocketGuard(SocketLimits(idle_timeout=8.0), clock=lambda: 90.0)
+    socket = FakeSocket("m_1")
+    assert guard.admit("p_1", socket)
+    assert not guard.sweep(lag=2.5)
+    assert socket.idle_checks == []
+    assert guard.sweep(lag=0.2)  # a few hundred ms late is ordinary jitter
+    assert socket.idle_checks == [90.0]
 
 
 @pytest.mark.parametrize(
