@@ -305,6 +305,7 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     settings = {
         "command": args.command,
         "warmup": args.warmup,
+        "rounds": args.rounds,
         "duration": args.duration,
         "workers": args.workers,
     }
@@ -315,18 +316,32 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     report.plot(runs, base.with_suffix(".png"))
 
 
+def least_disturbed(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round to report of one target at one R: the one with the least server CPU per
+    message (another tenant's load on a shared machine only ever adds to it: timeit's rule),
+    carrying every round's figure so that the spread is on record."""
+    best = dict(min(rounds, key=lambda run: run["cpu_us_per_msg"] or float("inf")))
+    best["rounds_cpu_us_per_msg"] = [run["cpu_us_per_msg"] for run in rounds]
+    return best
+
+
 async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     raise_open_files_limit()
     args.frame_bytes = state_message_bytes()
     runs: list[dict[str, Any]] = []
     began = time.monotonic()
     for r in args.rs:
-        for target in args.targets:
-            run = await run_quietly(target, r, args)
-            runs.append(run)
-            print(summary(run), flush=True)
-            if args.write:
-                write_results(runs, args)  # after every run: an interrupted bench keeps its data
+        # Rounds go target by target in turn, so that a slow spell of the machine hits
+        # every target rather than one.
+        rounds: dict[str, list[dict[str, Any]]] = {target: [] for target in args.targets}
+        for _ in range(args.rounds):
+            for target in args.targets:
+                run = await run_quietly(target, r, args)
+                rounds[target].append(run)
+                print(summary(run), flush=True)
+        runs += [least_disturbed(rounds[target]) for target in args.targets]
+        if args.write:
+            write_results(runs, args)  # after every R: an interrupted bench keeps its data
     print(f"done in {time.monotonic() - began:.0f} s", flush=True)
     return runs
 
@@ -351,6 +366,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--server-cpus", default="", help="pin the server processes to these CPUs (e.g. 0)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="runs of each target at each R, in turn; the least disturbed one is reported",
     )
     parser.add_argument(
         "--retries", type=int, default=2, help="re-runs of a window disturbed by others"

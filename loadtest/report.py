@@ -202,6 +202,21 @@ def targets(runs: Sequence[Run]) -> list[str]:
     return lines + _cross_pod_targets(runs)
 
 
+def _rounds_note(runs: Sequence[Run], rounds: int) -> list[str]:
+    if rounds <= 1:
+        return []
+    spread = "; ".join(
+        f"R={run['R']} {run['target']} "
+        + "/".join(_num(x) for x in run.get("rounds_cpu_us_per_msg") or ())
+        for run in runs
+    )
+    return [
+        f"Each target ran {rounds} times at each R, the targets in turn; the table shows the "
+        "round with the least server CPU per message (others' load only adds to it). "
+        f"All rounds, µs/msg: {spread}."
+    ]
+
+
 def markdown(runs: Sequence[Run], info: dict[str, str], settings: dict[str, Any], name: str) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in info.items() if k in PACKAGES)
     parts = [
@@ -210,6 +225,7 @@ def markdown(runs: Sequence[Run], info: dict[str, str], settings: dict[str, Any]
         f"Command: `{settings['command']}`  ",
         f"Warm-up {settings['warmup']} s after all joined, {settings['duration']} s measured, "
         f"{settings['workers']} load generator processes, 10 players per match, 30 Hz.",
+        *_rounds_note(runs, settings.get("rounds", 1)),
         "",
         f"Machine: {info['cpu']}, Linux {info['kernel']}, Python {info['python']}, "
         f"{info['redis-server']}.  ",
