@@ -82,7 +82,9 @@ def skirmish_factory() -> Any:
     services.host.tick_all = probed_tick_all  # type: ignore[method-assign]
     with variants.applied(variant):
         app = asgi.build_application(services)
-    return ProbeApp(app, probe)
+    probed = ProbeApp(app, probe)
+    asgi.freeze_startup_objects()  # as the product's factory does
+    return probed
 
 
 def bare_factory() -> Any:

@@ -34,10 +34,14 @@ def build_application(services: Services) -> Any:
 def application_factory() -> Any:
     """For `uvicorn --factory realtime.asgi:application_factory`."""
     application = build_application(build_services(Settings()))
-    # Everything imported and built so far lives as long as the process: move it out of the
-    # garbage collector's sight. Otherwise each full collection walks all of it (Django,
-    # channels, pydantic...): measured 50-140 ms pauses of the tick loop under connection
-    # churn (docs/security.md, the flood test).
+    freeze_startup_objects()
+    return application
+
+
+def freeze_startup_objects() -> None:
+    """Everything imported and built so far lives as long as the process: move it out of
+    the garbage collector's sight. Otherwise each full collection walks all of it (Django,
+    channels, pydantic...): measured 50-140 ms pauses of the tick loop under connection
+    churn (docs/security.md, the flood test)."""
     gc.collect()
     gc.freeze()
-    return application
