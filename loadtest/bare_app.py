@@ -7,6 +7,10 @@ each socket's last input `seq`, and on one pod-wide 30 Hz timer sends every sock
 frame per tick of the size of a Skirmish state message, its ack spliced into a body
 encoded once per match. No game step, no validation, no framework: whatever Skirmish
 spends beyond this is what Skirmish costs.
+
+`ceiling-direct` (BENCH_BARE_DIRECT=1) is the same app taking its frames through the
+direct-frames extension Skirmish's server offers (realtime/ws_protocol.py) instead of
+ASGI's receive queue, as the match consumer does: the floor of that path.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ import orjson
 from loadtest.probe import TickProbe
 
 SUBPROTOCOL = "skirmish.v1"
+DIRECT_EXTENSION = (
+    "skirmish.direct_frames"  # realtime/ws_protocol.py; not imported: no product code here
+)
 PREFIX = b'{"type":"snapshot","ack":'
 DEFAULT_FRAME_BYTES = 360
 ACK_DIGITS = 3  # a typical ack during a benchmark run; the frame size is approximate anyway
@@ -51,7 +58,10 @@ def send_now(send: Any, message: dict[str, Any]) -> bool:
 
 
 class BareApp:
-    def __init__(self, frame_bytes: int = DEFAULT_FRAME_BYTES, tick_rate: int = 30) -> None:
+    def __init__(
+        self, frame_bytes: int = DEFAULT_FRAME_BYTES, tick_rate: int = 30, direct: bool = False
+    ) -> None:
+        self.direct = direct
         self.frame_bytes = frame_bytes
         self.tick_rate = tick_rate
         self.matches: dict[str, list[Socket]] = {}
@@ -97,6 +107,9 @@ class BareApp:
         sock = Socket(send)
         members = self.matches.setdefault(scope["path"], [])
         members.append(sock)
+        direct = (scope.get("extensions") or {}).get(DIRECT_EXTENSION)
+        if self.direct and direct is not None:
+            direct["register"](lambda data: self._frame(sock, data))
         try:
             await self._read(sock, receive, send)
         finally:
@@ -110,16 +123,19 @@ class BareApp:
             if message["type"] != "websocket.receive":
                 return
             data = message.get("text")
-            msg = orjson.loads(data if data is not None else message["bytes"])
-            kind = msg.get("type")
-            if kind == "input":
-                seq = msg.get("seq")
-                if isinstance(seq, int) and seq > sock.last_seq:
-                    sock.last_seq = seq
-                    self.inputs += 1
-            elif kind == "ping":
-                pong = orjson.dumps({"type": "pong", "t": msg.get("t"), "tick": self.tick})
-                send_now(send, {"type": "websocket.send", "bytes": pong})
+            self._frame(sock, data if data is not None else message["bytes"])
+
+    def _frame(self, sock: Socket, data: str | bytes) -> None:
+        msg = orjson.loads(data)
+        kind = msg.get("type")
+        if kind == "input":
+            seq = msg.get("seq")
+            if isinstance(seq, int) and seq > sock.last_seq:
+                sock.last_seq = seq
+                self.inputs += 1
+        elif kind == "ping":
+            pong = orjson.dumps({"type": "pong", "t": msg.get("t"), "tick": self.tick})
+            send_now(sock.send, {"type": "websocket.send", "bytes": pong})
 
     def body(self) -> bytes:
         """This tick's shared body `{"tick":…,"pad":"…"}`, sized like a state message."""
@@ -159,4 +175,5 @@ class BareApp:
 def application_factory() -> BareApp:
     """For uvicorn's factory mode; frame size and tick rate from the environment."""
     frame_bytes = int(os.environ.get("BENCH_FRAME_BYTES", DEFAULT_FRAME_BYTES))
-    return BareApp(frame_bytes, int(os.environ.get("SKIRMISH_TICK_RATE", "30")))
+    tick_rate = int(os.environ.get("SKIRMISH_TICK_RATE", "30"))
+    return BareApp(frame_bytes, tick_rate, direct=os.environ.get("BENCH_BARE_DIRECT") == "1")

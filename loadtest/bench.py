@@ -1,15 +1,17 @@
 """The arena-30 benchmark (`make bench`): Skirmish beside the bare ASGI ceiling, R by R.
 
     .venv/bin/python -m loadtest.bench [--rs 10,25,50,100,150,200]
-        [--targets ceiling,single,cluster] [--warmup 3] [--duration 20] [--workers 2]
-        [--out loadtest/results] [--name arena30] [--profile single:100]
+        [--targets ceiling,ceiling-direct,single,cluster] [--rounds 1] [--warmup 3]
+        [--duration 20] [--workers 2] [--out loadtest/results] [--name arena30]
+        [--profile single:100]
 
 For each R (matches of 10 players) and each target, in this order: start the server(s),
 make R matches, connect 10 R sockets from the load generator (loadtest/loadgen.py), let
 them play `--warmup` seconds, measure `--duration` seconds, stop everything. Targets:
-`ceiling` (loadtest/bare_app.py), `single` (one pod), `cluster` (two pods and Redis, every
-match split across both pods); `single-stock`, `single-stock-layer` run the same pod with
-channels' stock consumer machinery (loadtest/variants.py).
+`ceiling` (loadtest/bare_app.py), `ceiling-direct` (the same bare app taking its frames
+through the direct-frames extension, as Skirmish does), `single` (one pod), `cluster` (two
+pods and Redis, every match split across both pods); `single-stock`, `single-stock-layer`
+run the same pod with channels' stock consumer machinery (loadtest/variants.py).
 
 Server CPU is the CPU time of the whole server process tree from /proc over the measured
 window, divided by the state messages the clients received in it. Results go to
@@ -50,7 +52,7 @@ from loadtest.servers import (
 from skirmish.cluster import raise_open_files_limit
 
 FULL_RS = (10, 25, 50, 100, 150, 200)
-DEFAULT_TARGETS = ("ceiling", "single", "cluster")
+DEFAULT_TARGETS = ("ceiling", "ceiling-direct", "single", "cluster")
 TICK_RATE = 30
 CONNECT_TIMEOUT = 180.0
 RESULT_GRACE = 60.0
@@ -238,7 +240,7 @@ async def run_one(target: str, r: int, args: argparse.Namespace) -> dict[str, An
     log_dir = args.logs / f"{target}-{r}"
     server = await asyncio.to_thread(start_server, target, log_dir, args.frame_bytes)
     try:
-        if target == "ceiling":
+        if target.startswith("ceiling"):
             plan = bare_plan(server.urls[0], r)
         else:
             plan = await asyncio.wait_for(skirmish_plan(server.urls, r), CONNECT_TIMEOUT)

@@ -157,6 +157,13 @@ def _cpu_targets(runs: Sequence[Run]) -> list[str]:
                 f"- R = {r}: CPU per message {ratio:.2f}× the ceiling (target ≤ {CPU_TARGET}×): "
                 f"{_verdict(ratio <= CPU_TARGET)}{_overload_note(single, ceiling)}"
             )
+        direct = find(runs, r, "ceiling-direct")
+        if single and direct:  # not a target: the floor of the path Skirmish really takes
+            ratio = single["cpu_us_per_msg"] / direct["cpu_us_per_msg"]
+            lines.append(
+                f"  - beside the bare app on the same direct-frames path (ceiling-direct): "
+                f"{ratio:.2f}×{_overload_note(single, direct)}"
+            )
     return lines
 
 

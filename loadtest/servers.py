@@ -1,6 +1,7 @@
 """The servers a benchmark run measures, started and stopped by the driver, and their CPU.
 
-- `ceiling`: the bare ASGI app (loadtest/bare_app.py), one process.
+- `ceiling`: the bare ASGI app (loadtest/bare_app.py), one process; `ceiling-direct`: the
+  same app on the direct-frames path the match consumer takes (realtime/ws_protocol.py).
 - `single`: one Skirmish pod, embedded (no Redis), one process.
 - `cluster`: two Skirmish pods sharing a private Redis (store, leases, channel layer),
   started by `skirmish.cluster.Cluster` (which also starts its nginx; the benchmark's
@@ -182,7 +183,9 @@ def start_server(target: str, log_dir: Path | None, frame_bytes: int) -> BenchSe
     patches = ",".join(patch_list)
     server: BenchServer
     if kind == "ceiling":
-        extra = {"BENCH_FRAME_BYTES": str(frame_bytes)}
+        extra = {"BENCH_FRAME_BYTES": str(frame_bytes), "BENCH_BARE_DIRECT": "0"}
+        if variant == "direct":  # the bare app on the direct-frames path (bare_app.py)
+            extra["BENCH_BARE_DIRECT"] = "1"
         server = Server("bare", log_dir, bench_env(extra=extra))
     elif kind == "single":
         server = Server("skirmish", log_dir, bench_env(variant or "direct", patches))

@@ -15,11 +15,16 @@ routed by `URLRouter`, handlers named after the message type, driven by
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from asgiref.sync import markcoroutinefunction
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
+
+from realtime.ws_protocol import EXTENSION
+
+log = logging.getLogger(__name__)
 
 
 class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
@@ -43,6 +48,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         self.channel_layer = None  # no layer channel: nothing here listens to other pods
         self.base_send = send
         self._gone = False
+        self._reading_stopped = False
         handlers: dict[str, Any] = {}
         frame_received = self.frame_received
         try:
@@ -50,7 +56,8 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
-                    frame_received(message)
+                    data = message.get("text")
+                    frame_received(data if data is not None else message.get("bytes") or b"")
                     continue
                 handler = handlers.get(kind)
                 if handler is None:
@@ -59,6 +66,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         except StopConsumer:
             pass
         finally:
+            self._reading_stopped = True  # frames the server still hands over find no one
             if not self._gone:  # a handler raised, or the task was cancelled: still clean up
                 self._gone = True
                 await self.disconnected(1006)
@@ -73,11 +81,38 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         """Direct dispatch, without channels' per-message database-connection hop."""
         await self._handler_for(message)(message)
 
-    def frame_received(self, message: dict[str, Any]) -> None:
-        """Hook for subclasses: one client frame (`bytes` or `text`); may raise StopConsumer."""
+    def frame_received(self, data: str | bytes) -> None:
+        """Hook for subclasses: one client frame; may raise StopConsumer to stop reading."""
+
+    def frame_failed(self) -> None:
+        """Hook for subclasses: `frame_received` raised; the socket should be closed."""
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        self.frame_received(message)  # for `dispatch`; the loop above calls it directly
+        data = message.get("text")  # for `dispatch`; the loop above calls frame_received
+        self.frame_received(data if data is not None else message.get("bytes") or b"")
+
+    def take_frames_directly(self) -> bool:
+        """Have the server hand this socket's frames to `frame_received` as they are parsed,
+        skipping the receive queue (realtime/ws_protocol.py), if it offers to. Call it once
+        the consumer is ready for frames; frames already queued are handed over first."""
+        extension = (self.scope.get("extensions") or {}).get(EXTENSION)
+        if extension is None:  # another server, or channels' test communicator
+            return False
+        extension["register"](self._direct_frame)
+        return True
+
+    def _direct_frame(self, data: str | bytes) -> None:
+        """Called by the server's protocol, outside any task: must never raise."""
+        if self._reading_stopped:
+            return
+        try:
+            self.frame_received(data)
+        except StopConsumer:  # the consumer closed the socket; the disconnect event follows
+            self._reading_stopped = True
+        except Exception:
+            self._reading_stopped = True
+            log.exception("handling a client frame failed")
+            self.frame_failed()
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self._gone = True

@@ -88,6 +88,7 @@ class MatchConsumer(DirectWebsocketConsumer):
         await self._attach()
         self.last_seen = monotonic()
         metrics.PLAYERS_CONNECTED.inc()
+        self.take_frames_directly()  # seated: frames may now skip the receive queue
 
     async def _attach(self) -> None:
         assert self.connection is not None
@@ -116,10 +117,7 @@ class MatchConsumer(DirectWebsocketConsumer):
 
     # -- the hot path: one call per client frame -----------------------------------------
 
-    def frame_received(self, message: dict[str, Any]) -> None:
-        data = message.get("text")
-        if data is None:
-            data = message.get("bytes") or b""
+    def frame_received(self, data: str | bytes) -> None:
         now = self.last_seen = monotonic()
         if len(data) > MAX_FRAME_BYTES:
             self._close(CloseCode.TOO_BIG, "frame too big")
@@ -154,6 +152,10 @@ class MatchConsumer(DirectWebsocketConsumer):
             self.connection.send_frame(messages.pong(messages.ping_time(msg), hosted.tick))
         else:
             raise ProtocolError("unknown_type", f"unknown message type: {str(kind)[:40]!r}")
+
+    def frame_failed(self) -> None:
+        if self.seat is not None and self.live:
+            self._close(CloseCode.INTERNAL, "internal error")
 
     def _throttled(self, now: float) -> None:
         """A message the buckets dropped: one `rate_limited` per window, 1008 if it persists."""

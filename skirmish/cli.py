@@ -28,6 +28,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from realtime.limits import http_protocol
+    from realtime.ws_protocol import DirectFramesProtocol
 
     settings = Settings()
     host = args.host or settings.host
@@ -45,7 +46,9 @@ def serve_command(args: argparse.Namespace) -> int:
         loop="uvloop",
         # httptools with a deadline for each request to arrive whole (anti-slowloris)
         http=http_protocol(settings.handshake_timeout_seconds),
-        ws="websockets-sansio",  # the cheapest per frame of uvicorn's implementations
+        # uvicorn's websockets-sansio (the cheapest per frame of its implementations), plus
+        # the direct-frames extension the match consumer uses (realtime/ws_protocol.py)
+        ws=DirectFramesProtocol,
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,  # costs CPU on every frame; snapshots are small
         lifespan="on",
