@@ -45,6 +45,9 @@ def stock_consumer() -> type[Any]:
         __call__ = AsyncConsumer.__call__
         dispatch = AsyncConsumer.dispatch
 
+        def take_frames_directly(self) -> bool:
+            return False  # every frame through the stock dispatch, as the variant says
+
     return StockMatchConsumer
 
 

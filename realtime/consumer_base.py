@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
+    _reading_stopped = False
+
     @classmethod
     def as_asgi(cls, **initkwargs: Any) -> Any:
         """As channels' `as_asgi`, but the returned app hands back the consumer's coroutine
