@@ -75,9 +75,9 @@ def skirmish_factory() -> Any:
     probe = TickProbe(lambda: received.input)
     tick_all = services.host.tick_all
 
-    def probed_tick_all() -> None:
+    def probed_tick_all() -> list[Any]:
         probe.mark()
-        tick_all()
+        return tick_all()
 
     services.host.tick_all = probed_tick_all  # type: ignore[method-assign]
     with variants.applied(variant):

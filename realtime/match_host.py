@@ -31,6 +31,10 @@ from skirmish.store.records import MatchRecord
 
 log = logging.getLogger(__name__)
 
+# A tick steps matches for at most this long before letting the sockets in (a pod of 100
+# matches spends ~10 ms on one tick; a ping should not wait for all of it).
+TICK_SLICE_SECONDS = 0.005
+
 Match = HostedMatch | RemoteMatch
 
 
@@ -99,6 +103,7 @@ class MatchHost:
         self._loops: list[asyncio.Task[None]] = []
         self.draining = False
         self.recent_lateness: deque[float] = deque(maxlen=300)  # the last ~10 s of ticks
+        self._tick_now = 0.0  # the clock at the start of the tick under way
         self.lease_deadline: dict[str, float] = {}  # match → when our lease may have run out
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -305,30 +310,48 @@ class MatchHost:
             lateness = max(started - next_at, 0.0)
             metrics.TICK_LATENESS.observe(lateness)
             self.recent_lateness.append(lateness)
-            self.tick_all()
+            pending = self.tick_all()
+            while pending:
+                # Let the sockets in between slices: a ping or an input that arrives during
+                # the tick is not made to wait for every match of the pod.
+                await asyncio.sleep(0)
+                pending = self._tick_some(pending, self._tick_now)
             self.relay.flush()
             metrics.TICK_DURATION.observe(loop.time() - started)
 
-    def tick_all(self) -> None:
-        now = self.clock()
-        for hosted in list(self.matches.values()):
-            if now > self.lease_deadline.get(hosted.id, math.inf):
-                self._drop_unrenewed(hosted)
-                continue
-            try:
-                outcome = hosted.advance(now)
-            except Exception:
-                # A bug in one match must not stop the others: end it and tell its players.
-                log.exception("match %s failed; aborting it", hosted.id)
-                metrics.MATCH_ERRORS.inc()
-                self._release(hosted)
-                hosted.close_all(CloseCode.INTERNAL, "internal error")
-                self._spawn(self._abort(hosted))
-                continue
-            if hosted.status == "running" and hosted.tick == 1:
-                self._spawn(self._mark_running(hosted.id))
-            if outcome is not None:
-                self._spawn(self._conclude(hosted, outcome, self.leases.get(hosted.id)))
+    def tick_all(self) -> list[HostedMatch]:
+        """Start a pod-wide tick: step matches for up to TICK_SLICE_SECONDS, return the rest
+        (which `_run` steps in further slices, yielding to the event loop in between)."""
+        self._tick_now = self.clock()
+        return self._tick_some(list(self.matches.values()), self._tick_now)
+
+    def _tick_some(self, pending: list[HostedMatch], now: float) -> list[HostedMatch]:
+        ends = time.perf_counter() + TICK_SLICE_SECONDS
+        for index, hosted in enumerate(pending):
+            if self.matches.get(hosted.id) is hosted:  # not dropped or ended meanwhile
+                self._tick_one(hosted, now)
+            if time.perf_counter() > ends:
+                return pending[index + 1 :]
+        return []
+
+    def _tick_one(self, hosted: HostedMatch, now: float) -> None:
+        if now > self.lease_deadline.get(hosted.id, math.inf):
+            self._drop_unrenewed(hosted)
+            return
+        try:
+            outcome = hosted.advance(now)
+        except Exception:
+            # A bug in one match must not stop the others: end it and tell its players.
+            log.exception("match %s failed; aborting it", hosted.id)
+            metrics.MATCH_ERRORS.inc()
+            self._release(hosted)
+            hosted.close_all(CloseCode.INTERNAL, "internal error")
+            self._spawn(self._abort(hosted))
+            return
+        if hosted.status == "running" and hosted.tick == 1:
+            self._spawn(self._mark_running(hosted.id))
+        if outcome is not None:
+            self._spawn(self._conclude(hosted, outcome, self.leases.get(hosted.id)))
 
     def _drop_unrenewed(self, hosted: HostedMatch) -> None:
         """Our lease may have expired unrenewed (Redis unreachable): stop before a new owner

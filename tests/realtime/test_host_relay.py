@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 
-from realtime.match_host import MatchHost
+from game.modes.arena import ArenaMode
+from realtime.match_host import TICK_SLICE_SECONDS, MatchHost
 from realtime.relay import RemoteConnection
 from skirmish.settings import Settings
 from skirmish.store import MemoryStore
@@ -57,8 +59,9 @@ async def test_seats_of_a_silent_edge_are_freed(host: MatchHost) -> None:
 
 
 async def test_an_overloaded_pod_still_serves_everything_else(host: MatchHost) -> None:
-    def slow_tick() -> None:
+    def slow_tick() -> list[Any]:
         time.sleep(0.05)  # every tick takes longer than its 33 ms interval
+        return []
 
     host.tick_all = slow_tick  # type: ignore[method-assign]
     await host.start()
@@ -67,3 +70,34 @@ async def test_an_overloaded_pod_still_serves_everything_else(host: MatchHost) -
         await asyncio.sleep(0.01)
         served += 1
     assert served == 10
+
+
+class SlowArena(ArenaMode):
+    """The arena, with a step that takes a millisecond: a pod's tick longer than a slice."""
+
+    def step(self, state: Any, inputs: Sequence[Any], tick: int) -> Any:
+        time.sleep(0.001)
+        return super().step(state, inputs, tick)
+
+
+async def test_a_long_tick_is_stepped_in_slices_each_match_once() -> None:
+    store = MemoryStore()
+    players = (MatchPlayer(player_id="p0", name="p0", slot=0),)
+    ids = [f"m{n}" for n in range(12)]
+    for match_id in ids:
+        record = MatchRecord(id=match_id, mode="arena", seed=1, players=players, created_at=0.0)
+        await store.add_match(record)
+    host = MatchHost(store, {"arena": SlowArena(MODES["arena"].rules)}, tick_rate=30, start_wait=0)
+    hosted = [await host._find(match_id) for match_id in ids]
+    try:
+        pending = host.tick_all()
+        # 12 ms of steps: the first slice stops after TICK_SLICE_SECONDS and leaves the rest.
+        assert 0 < len(pending) < len(ids)
+        slices = 1
+        while pending:
+            pending = host._tick_some(pending, host._tick_now)
+            slices += 1
+        assert slices >= len(ids) / (TICK_SLICE_SECONDS / 0.001 + 1)  # 3 steps a slice at most
+        assert [match.tick for match in hosted] == [1] * len(ids)  # each stepped once
+    finally:
+        await host.stop()
