@@ -323,7 +323,8 @@ def least_disturbed(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     message (another tenant's load on a shared machine only ever adds to it: timeit's rule),
     carrying every round's figure so that the spread is on record."""
     best = dict(min(rounds, key=lambda run: run["cpu_us_per_msg"] or float("inf")))
-    best["rounds_cpu_us_per_msg"] = [run["cpu_us_per_msg"] for run in rounds]
+    for key in ("cpu_us_per_msg", "delivered_ratio", "tick_rate_min", "tick_p99_ms", "rtt_p99_ms"):
+        best[f"rounds_{key}"] = [run.get(key) for run in rounds]
     return best
 
 

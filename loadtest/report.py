@@ -174,14 +174,35 @@ def _pod_target(runs: Sequence[Run]) -> list[str]:
     # At 30 Hz an interval is 33.3 ms: "tick p99 < 20 ms" can only bound the jitter, i.e.
     # how much longer than nominal the p99 interval is.
     jitter = (single["tick_p99_ms"] or 1e9) - 1000 / 30
-    ok = held(single) and jitter < LATENCY_TARGET_MS
-    ok = ok and (single["rtt_p99_ms"] or 1e9) < LATENCY_TARGET_MS
-    return [
+    line = (
         f"- one pod, R = 100 (1,000 players): slowest match {_num(single['tick_rate_min'], 2)} Hz,"
         f" tick interval p99 {_num(single['tick_p99_ms'])} ms ({jitter:+.1f} ms on 33.3),"
         f" RTT p99 {_num(single['rtt_p99_ms'])} ms (targets: 30 Hz, p99 jitter < 20 ms,"
-        f" RTT p99 < 20 ms): {_verdict(ok)}"
-    ]
+        f" RTT p99 < 20 ms)"
+    )
+    rounds = _rounds(single)
+    met = sum(1 for run in rounds if _pod_ok(run))
+    if len(rounds) > 1:  # the table's round was picked for its CPU: judge latency on all
+        spread = ", ".join(
+            f"{_num(run['tick_p99_ms'])}/{_num(run['rtt_p99_ms'])} ms" for run in rounds
+        )
+        line += f"; met in {met} of {len(rounds)} rounds (tick p99/RTT p99: {spread})"
+    return [f"{line}: {_verdict(met == len(rounds))}"]
+
+
+def _rounds(run: Run) -> list[Run]:
+    """Each round's figures, from the `rounds_*` lists of a reported run (or just itself)."""
+    count = len(run.get("rounds_cpu_us_per_msg") or ())
+    if count < 2 or "rounds_tick_p99_ms" not in run:
+        return [run]
+    keys = ("delivered_ratio", "tick_rate_min", "tick_p99_ms", "rtt_p99_ms")
+    return [{key: run[f"rounds_{key}"][i] for key in keys} for i in range(count)]
+
+
+def _pod_ok(run: Run) -> bool:
+    jitter = (run["tick_p99_ms"] or 1e9) - 1000 / 30
+    rtt_ok = (run["rtt_p99_ms"] or 1e9) < LATENCY_TARGET_MS
+    return held(run) and jitter < LATENCY_TARGET_MS and rtt_ok
 
 
 def _cross_pod_targets(runs: Sequence[Run]) -> list[str]:
