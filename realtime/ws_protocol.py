@@ -41,6 +41,10 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
         if scope is not None:  # the app's task is created, not yet started: it will see this
             scope["extensions"][EXTENSION] = {"register": self._register}
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.frame_handler = None  # the consumer and this protocol point at each other
+        super().connection_lost(exc)
+
     def _register(self, handler: FrameHandler) -> None:
         queued: list[Any] = []
         while not self.queue.empty():
