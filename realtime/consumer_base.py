@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
     _reading_stopped = False
+    _stop_direct_frames: Any = None
 
     @classmethod
     def as_asgi(cls, **initkwargs: Any) -> Any:
@@ -68,7 +69,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         except StopConsumer:
             pass
         finally:
-            self._reading_stopped = True  # frames the server still hands over find no one
+            self._stop_reading()  # frames the server still hands over find no one
             if not self._gone:  # a handler raised, or the task was cancelled: still clean up
                 self._gone = True
                 await self.disconnected(1006)
@@ -100,6 +101,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         extension = (self.scope.get("extensions") or {}).get(EXTENSION)
         if extension is None:  # another server, or channels' test communicator
             return False
+        self._stop_direct_frames = extension["unregister"]
         extension["register"](self._direct_frame)
         return True
 
@@ -109,12 +111,25 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
             return
         try:
             self.frame_received(data)
-        except StopConsumer:  # the consumer closed the socket; the disconnect event follows
-            self._reading_stopped = True
+        except StopConsumer:  # the consumer closed the socket
+            self._stop_reading()
         except Exception:
-            self._reading_stopped = True
+            self._stop_reading()
             log.exception("handling a client frame failed")
-            self.frame_failed()
+            try:
+                self.frame_failed()
+            except Exception:
+                log.exception("closing the socket after a failed frame failed too")
+
+    def _stop_reading(self) -> None:
+        """No more direct frames: the next one goes through the receive queue, where the
+        loop sees the consumer is done and ends, and the server closes the connection.
+        (The close we sent may be stuck behind a client that does not read; we must not
+        go on reading and parsing what it sends meanwhile.)"""
+        self._reading_stopped = True
+        if self._stop_direct_frames is not None:
+            self._stop_direct_frames()
+            self._stop_direct_frames = None
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self._gone = True

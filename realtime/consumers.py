@@ -118,6 +118,8 @@ class MatchConsumer(DirectWebsocketConsumer):
     # -- the hot path: one call per client frame -----------------------------------------
 
     def frame_received(self, data: str | bytes) -> None:
+        if self.seat is None:  # we closed it (the close may be stuck behind a slow reader)
+            raise StopConsumer()
         now = self.last_seen = monotonic()
         if len(data) > MAX_FRAME_BYTES:
             self._close(CloseCode.TOO_BIG, "frame too big")

@@ -42,8 +42,9 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
     the benchmark's virtual machine. Here `send` is one script, and a process-local channel
     is read with one BZPOPMIN: its backup set protects a message popped by a receive that is
     cancelled before returning it, which for a process-local channel only happens when its
-    one reader, the process, stops, and its channel dies with it. Relay batches are per-tick
-    state that the next tick supersedes. Eight round trips per relayed batch become two.
+    one reader, the process, stops, and its channel dies with it (whatever the batch held:
+    state, joins, leaves or closes, nobody is left to act on it). Eight round trips per
+    relayed batch become two.
     """
 
     _send_script: Any = None

@@ -335,7 +335,8 @@ class MatchHost:
         return []
 
     def _tick_one(self, hosted: HostedMatch, now: float) -> None:
-        if now > self.lease_deadline.get(hosted.id, math.inf):
+        # The clock now, not at the tick's start: a later slice may run some ms after it.
+        if self.clock() > self.lease_deadline.get(hosted.id, math.inf):
             self._drop_unrenewed(hosted)
             return
         try:

@@ -10,11 +10,14 @@ beyond parsing it (docs/performance.md).
 An app that finds the extension `skirmish.direct_frames` in the scope may call its
 `register(handler)`: from then on every whole data frame of that socket is passed to
 `handler(text_or_bytes)` synchronously, from the protocol's `data_received`, in order;
-frames already queued are handed over first. Everything else is unchanged: the
-handshake, `websocket.connect` and `websocket.disconnect` events, `send`, close codes,
-keepalive pings, text frames checked for UTF-8 (1007). The handler must not raise (the
-match consumer catches everything, see realtime/consumer_base.py). Apps that never
-register, such as the benchmark's bare ceiling, get uvicorn's behaviour exactly.
+frames already queued are handed over first. `unregister()` sends later frames back
+through the queue (uvicorn then pauses reading after each one until the app receives it):
+an app that stops reading must call it, or the socket would go on being read for it.
+Everything else is unchanged: the handshake, `websocket.connect` and `websocket.disconnect`
+events, `send`, close codes, keepalive pings, text frames checked for UTF-8 (1007). The
+handler must not raise (the match consumer catches everything, see
+realtime/consumer_base.py). Apps that never register, such as the benchmark's bare
+ceiling, get uvicorn's behaviour exactly.
 
 Built on uvicorn internals (`send_receive_event_to_app`, `frames`, `queue`): pyproject.toml
 pins the uvicorn minor version it was written against, and the live tests exercise it.
@@ -39,10 +42,19 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:  # the app's task is created, not yet started: it will see this
-            scope["extensions"][EXTENSION] = {"register": self._register}
+            scope["extensions"][EXTENSION] = {
+                "register": self._register,
+                "unregister": self._unregister,
+            }
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.frame_handler = None  # the consumer and this protocol point at each other
+        # Break the cycles (protocol → scope → register → protocol; protocol → handler →
+        # consumer → send → protocol) so that the connection is freed at once, not by a
+        # full collection.
+        self.frame_handler = None
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(EXTENSION, None)
         super().connection_lost(exc)
 
     def _register(self, handler: FrameHandler) -> None:
@@ -50,15 +62,23 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
         while not self.queue.empty():
             queued.append(self.queue.get_nowait())
         self.frame_handler = handler
-        for message in queued:
-            if message["type"] == "websocket.receive":
-                text = message.get("text")
-                handler(text if text is not None else message.get("bytes") or b"")
-            else:  # a disconnect stays for the app's receive loop
+        try:
+            while queued and self.frame_handler is handler:
+                message = queued.pop(0)
+                if message["type"] == "websocket.receive":
+                    text = message.get("text")
+                    handler(text if text is not None else message.get("bytes") or b"")
+                else:  # a disconnect stays for the app's receive loop
+                    self.queue.put_nowait(message)
+        finally:
+            for message in queued:  # unregistered meanwhile, or the handler raised
                 self.queue.put_nowait(message)
         if self.read_paused and self.queue.empty():
             self.read_paused = False
             self.transport.resume_reading()
+
+    def _unregister(self) -> None:
+        self.frame_handler = None
 
     def send_receive_event_to_app(self) -> None:
         handler = self.frame_handler

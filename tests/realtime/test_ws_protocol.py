@@ -61,11 +61,16 @@ async def test_frames_go_to_the_handler_in_order_queued_ones_first(serve: Any) -
             if message["type"] == "websocket.disconnect":
                 return
 
-    url, _ = await serve(app)
+    url, server = await serve(app)
     async with websockets.connect(url) as ws:
         for n in range(3):
             await ws.send(f"early {n}")
-        await asyncio.sleep(0.2)
+        (protocol,) = server.server_state.connections
+        for _ in range(100):
+            if protocol.queue.qsize() == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert protocol.queue.qsize() == 3  # waiting in the queue when the app registers
         queued_now.set()
         await ws.send(b"\x00binary")
         for n in range(3):
@@ -77,6 +82,39 @@ async def test_frames_go_to_the_handler_in_order_queued_ones_first(serve: Any) -
     await asyncio.sleep(0.1)
     assert got == ["early 0", "early 1", "early 2", b"\x00binary", "late 0", "late 1", "late 2"]
     assert events == ["websocket.disconnect"]  # no frame went through receive()
+
+
+async def test_after_unregister_frames_go_through_the_queue_again(serve: Any) -> None:
+    direct: list[str | bytes] = []
+    queued: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        extension = scope["extensions"][EXTENSION]
+
+        def handler(data: str | bytes) -> None:
+            direct.append(data)
+            if len(direct) == 2:  # the app stops reading directly, as a closing consumer does
+                extension["unregister"]()
+
+        extension["register"](handler)
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            queued.append(message["text"])
+            if len(queued) == 2:
+                return  # the app ends: uvicorn closes the connection
+
+    url, _ = await serve(app)
+    async with websockets.connect(url) as ws:
+        for n in range(4):
+            await ws.send(f"frame {n}")
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+    assert direct == ["frame 0", "frame 1"]
+    assert queued == ["frame 2", "frame 3"]
 
 
 async def test_invalid_utf8_in_a_text_frame_closes_with_1007(serve: Any) -> None:
