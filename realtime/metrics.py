@@ -17,7 +17,7 @@ TICK_LATENESS = Histogram(
 )
 TICK_DURATION = Histogram(
     "skirmish_tick_duration_seconds",
-    "CPU time of one pod-wide tick (all hosted matches)",
+    "Wall time of one pod-wide tick (its matches, and the socket work between its slices)",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1),
 )
 WS_ERRORS = Counter("skirmish_ws_errors_total", "Client messages refused", ["code"])
