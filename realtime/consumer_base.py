@@ -22,7 +22,7 @@ from asgiref.sync import markcoroutinefunction
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
 
-from realtime.ws_protocol import EXTENSION
+from realtime.ws_protocol import EXTENSION, receive_event_data
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
-                    data = message.get("text")
-                    frame_received(data if data is not None else message.get("bytes") or b"")
+                    frame_received(receive_event_data(message))
                     continue
                 handler = handlers.get(kind)
                 if handler is None:
@@ -91,8 +90,8 @@ class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
         """Hook for subclasses: `frame_received` raised; the socket should be closed."""
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        data = message.get("text")  # for `dispatch`; the loop above calls frame_received
-        self.frame_received(data if data is not None else message.get("bytes") or b"")
+        # for `dispatch`; the loop above calls frame_received itself
+        self.frame_received(receive_event_data(message))
 
     def take_frames_directly(self) -> bool:
         """Have the server hand this socket's frames to `frame_received` as they are parsed,

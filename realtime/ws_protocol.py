@@ -35,6 +35,12 @@ EXTENSION = "skirmish.direct_frames"
 FrameHandler = Callable[[str | bytes], None]
 
 
+def receive_event_data(message: dict[str, Any]) -> str | bytes:
+    """The payload of an ASGI `websocket.receive` event: its text, else its bytes."""
+    text = message.get("text")
+    return text if text is not None else message.get("bytes") or b""
+
+
 class DirectFramesProtocol(WebSocketsSansIOProtocol):
     frame_handler: FrameHandler | None = None
 
@@ -66,8 +72,7 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
             while queued and self.frame_handler is handler:
                 message = queued.pop(0)
                 if message["type"] == "websocket.receive":
-                    text = message.get("text")
-                    handler(text if text is not None else message.get("bytes") or b"")
+                    handler(receive_event_data(message))
                 else:  # a disconnect stays for the app's receive loop
                     self.queue.put_nowait(message)
         finally:
