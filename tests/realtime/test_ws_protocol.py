@@ -10,7 +10,11 @@ import orjson
 import pytest
 import uvicorn
 import websockets
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from realtime.ws_protocol import EXTENSION, DirectFramesProtocol
 from tests.realtime.conftest import Harness
@@ -23,10 +27,10 @@ async def serve() -> AsyncIterator[Callable[[App], Awaitable[tuple[str, uvicorn.
     servers: list[uvicorn.Server] = []
     tasks: list[asyncio.Task[None]] = []
 
-    async def start(app: App) -> tuple[str, uvicorn.Server]:
+    async def start(app: App, max_size: int = 16 * 1024 * 1024) -> tuple[str, uvicorn.Server]:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=0, ws=DirectFramesProtocol, lifespan="off",
-            log_level="warning", ws_per_message_deflate=False,
+            log_level="warning", ws_per_message_deflate=False, ws_max_size=max_size,
         )  # fmt: skip
         server = uvicorn.Server(config)
         servers.append(server)
@@ -43,6 +47,17 @@ async def serve() -> AsyncIterator[Callable[[App], Awaitable[tuple[str, uvicorn.
     for server in servers:
         server.should_exit = True
     await asyncio.gather(*tasks)
+
+
+def recording_app(got: list[str | bytes]) -> App:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        scope["extensions"][EXTENSION]["register"](got.append)
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    return app
 
 
 async def test_frames_go_to_the_handler_in_order_queued_ones_first(serve: Any) -> None:
@@ -119,15 +134,7 @@ async def test_after_unregister_frames_go_through_the_queue_again(serve: Any) ->
 
 async def test_invalid_utf8_in_a_text_frame_closes_with_1007(serve: Any) -> None:
     got: list[str | bytes] = []
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-        scope["extensions"][EXTENSION]["register"](got.append)
-        while (await receive())["type"] != "websocket.disconnect":
-            pass
-
-    url, _ = await serve(app)
+    url, _ = await serve(recording_app(got))
     async with websockets.connect(url) as ws:
         await ws.send("fine")
         await ws.send(b"\xff\xfe", text=True)
@@ -172,3 +179,136 @@ async def test_the_match_consumer_takes_its_frames_directly(serve: Any, harness:
             seen.append(orjson.loads(await asyncio.wait_for(ws.recv(), 5)))
             acked = acked or (seen[-1]["type"] == "snapshot" and seen[-1]["ack"] == 1)
         assert [m["code"] for m in seen if m["type"] == "error"] == ["unknown_type"]
+
+
+# -- the fast path: frames unframed by the protocol itself, under awkward TCP chunking --------
+
+
+class RawClient:
+    """A WebSocket client that writes hand-made frame bytes in chunks of our choosing and
+    reads the server's frames with websockets' own sans-I/O parser."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.protocol: ClientProtocol
+
+    @classmethod
+    async def connect(cls, url: str) -> RawClient:
+        host, port = url.removeprefix("ws://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        client = cls(reader, writer)
+        client.protocol = ClientProtocol(parse_uri(url))
+        client.protocol.send_request(client.protocol.connect())
+        writer.writelines(client.protocol.data_to_send())
+        while client.protocol.state is not State.OPEN:
+            client.protocol.receive_data(await asyncio.wait_for(reader.read(65536), 5))
+        client.protocol.events_received()  # the handshake response
+        return client
+
+    async def write(self, data: bytes, chunk: int | None = None) -> None:
+        step = chunk or len(data)
+        for at in range(0, len(data), step):
+            self.writer.write(data[at : at + step])
+            await self.writer.drain()
+            if chunk:
+                await asyncio.sleep(0.002)  # separate segments, separate data_received calls
+
+    async def frames(self, until: Callable[[list[Frame]], bool]) -> list[Frame]:
+        got: list[Frame] = []
+        while not until(got):
+            data = await asyncio.wait_for(self.reader.read(65536), 5)
+            if not data:
+                self.protocol.receive_eof()
+                got += [e for e in self.protocol.events_received() if isinstance(e, Frame)]
+                break
+            self.protocol.receive_data(data)
+            got += [e for e in self.protocol.events_received() if isinstance(e, Frame)]
+        return got
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def masked(opcode: Opcode, data: bytes, *, fin: bool = True) -> bytes:
+    return Frame(opcode, data, fin).serialize(mask=True, extensions=[])
+
+
+async def wait_for_count(got: list[Any], n: int) -> None:
+    for _ in range(250):
+        if len(got) >= n:
+            return
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 3, 7])
+async def test_frames_split_anywhere_by_tcp_arrive_whole_and_in_order(
+    serve: Any, chunk: int | None
+) -> None:
+    got: list[str | bytes] = []
+    url, _ = await serve(recording_app(got))
+    client = await RawClient.connect(url)
+    long_text = "x" * 300  # a 16-bit extended length
+    stream = (
+        masked(Opcode.TEXT, b"first")
+        + masked(Opcode.BINARY, b"\x00\x01")
+        + masked(Opcode.TEXT, long_text.encode())
+        + masked(Opcode.TEXT, "é".encode())
+        + masked(Opcode.TEXT, b"")
+    )
+    await client.write(stream, chunk)
+    await wait_for_count(got, 5)
+    client.close()
+    assert got == ["first", b"\x00\x01", long_text, "é", ""]
+
+
+async def test_control_frames_and_fragments_between_direct_frames(serve: Any) -> None:
+    got: list[str | bytes] = []
+    url, _ = await serve(recording_app(got))
+    client = await RawClient.connect(url)
+    stream = (
+        masked(Opcode.TEXT, b"a")
+        + masked(Opcode.PING, b"are you there")
+        + masked(Opcode.TEXT, b"b")
+        + masked(Opcode.TEXT, b"frag", fin=False)
+        + masked(Opcode.CONT, b"men", fin=False)
+        + masked(Opcode.PING, b"mid-message")
+        + masked(Opcode.CONT, b"ted")
+        + masked(Opcode.TEXT, b"c")
+    )
+    await client.write(stream, 5)
+    await wait_for_count(got, 4)
+    pongs = await client.frames(lambda f: len(f) >= 2)
+    client.close()
+    assert got == ["a", "b", "fragmented", "c"]
+    assert [(f.opcode, f.data) for f in pongs] == [
+        (Opcode.PONG, b"are you there"),
+        (Opcode.PONG, b"mid-message"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (Frame(Opcode.TEXT, b"bare").serialize(mask=False, extensions=[]), 1002),  # unmasked
+        (b"\x81\x85" + b"\x00" * 4 + b"hello"[:4], None),  # a partial frame, then EOF
+        (bytes([0x83, 0x80]) + b"\x00" * 4, 1002),  # a reserved opcode
+        (bytes([0xC1, 0x81]) + b"\x00" * 4 + b"x", 1002),  # RSV1 without an extension
+        (masked(Opcode.BINARY, b"z" * 70_000), 1009),  # over the server's size limit
+    ],
+)
+async def test_frames_the_fast_path_does_not_take_are_judged_by_the_parser(
+    serve: Any, frame: bytes, code: int | None
+) -> None:
+    got: list[str | bytes] = []
+    url, _ = await serve(recording_app(got), max_size=65_536)
+    client = await RawClient.connect(url)
+    after = masked(Opcode.TEXT, b"after") if code is not None else b""
+    await client.write(masked(Opcode.TEXT, b"before") + frame + after)
+    if code is None:  # the client goes away mid-frame: nothing half-read reaches the app
+        client.writer.write_eof()
+    closing = await client.frames(lambda f: any(x.opcode is Opcode.CLOSE for x in f))
+    client.close()
+    assert got == ["before"]
+    if code is not None:
+        (close,) = [f for f in closing if f.opcode is Opcode.CLOSE]
+        assert Close.parse(close.data).code == code
