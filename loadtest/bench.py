@@ -1,7 +1,7 @@
 """The arena-30 benchmark (`make bench`): Skirmish beside the bare ASGI ceiling, R by R.
 
     .venv/bin/python -m loadtest.bench [--rs 10,25,50,100,150,200]
-        [--targets ceiling,ceiling-direct,single,cluster] [--rounds 1] [--warmup 3]
+        [--targets ceiling,ceiling-direct,single,cluster,cluster-routed] [--rounds 1] [--warmup 3]
         [--duration 20] [--workers 2] [--out loadtest/results] [--name arena30]
         [--profile single:100]
 
@@ -10,8 +10,11 @@ make R matches, connect 10 R sockets from the load generator (loadtest/loadgen.p
 them play `--warmup` seconds, measure `--duration` seconds, stop everything. Targets:
 `ceiling` (loadtest/bare_app.py), `ceiling-direct` (the same bare app taking its frames
 through the direct-frames extension, as Skirmish does), `single` (one pod), `cluster` (two
-pods and Redis, every match split across both pods); `single-stock`, `single-stock-layer`
-run the same pod with channels' stock consumer machinery (loadtest/variants.py).
+pods and Redis, every match split across both pods: half its players relayed, the
+worst case), `cluster-routed` (the same, each match's sockets on its owner pod, as the
+ingress's consistent hash of the match path places them in a deployment);
+`single-stock`, `single-stock-layer` run the same pod with channels' stock consumer
+machinery (loadtest/variants.py).
 
 Server CPU is the CPU time of the whole server process tree from /proc over the measured
 window, divided by the state messages the clients received in it. Results go to
@@ -40,6 +43,7 @@ from loadtest.loadgen import LoadGenerator
 from loadtest.matches import PLAYERS, bare_plan, skirmish_plan
 from loadtest.probe import PROBE_PATH, window_stats
 from loadtest.servers import (
+    ROUTED,
     BenchServer,
     cpu_by_process,
     cpu_seconds,
@@ -52,7 +56,7 @@ from loadtest.servers import (
 from skirmish.cluster import raise_open_files_limit
 
 FULL_RS = (10, 25, 50, 100, 150, 200)
-DEFAULT_TARGETS = ("ceiling", "ceiling-direct", "single", "cluster")
+DEFAULT_TARGETS = ("ceiling", "ceiling-direct", "single", "cluster", "cluster-routed")
 TICK_RATE = 30
 CONNECT_TIMEOUT = 180.0
 RESULT_GRACE = 60.0
@@ -243,7 +247,9 @@ async def run_one(target: str, r: int, args: argparse.Namespace) -> dict[str, An
         if target.startswith("ceiling"):
             plan = bare_plan(server.urls[0], r)
         else:
-            plan = await asyncio.wait_for(skirmish_plan(server.urls, r), CONNECT_TIMEOUT)
+            split = target.split("+")[0] != f"cluster-{ROUTED}"
+            making = skirmish_plan(server.urls, r, split=split)
+            plan = await asyncio.wait_for(making, CONNECT_TIMEOUT)
         gen = LoadGenerator(plan, TICK_RATE, args.workers)
         try:
             connected = await gen.start(CONNECT_TIMEOUT)

@@ -35,8 +35,11 @@ def bare_plan(base: str, matches: int) -> list[dict[str, Any]]:
     ]
 
 
-async def skirmish_plan(bases: list[str], matches: int) -> list[dict[str, Any]]:
-    """Create `matches` arena30 matches; plan their sockets over the pods at `bases`."""
+async def skirmish_plan(
+    bases: list[str], matches: int, *, split: bool = True
+) -> list[dict[str, Any]]:
+    """Create `matches` arena30 matches; plan their sockets over the pods at `bases`: with
+    `split`, half of each match's players on another pod than its owner (relayed)."""
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
     limits = httpx.Limits(max_connections=SETUP_CONCURRENCY * 2)
     async with httpx.AsyncClient(trust_env=False, timeout=60.0, limits=limits) as client:
@@ -45,13 +48,19 @@ async def skirmish_plan(bases: list[str], matches: int) -> list[dict[str, Any]]:
             async with gate:
                 rest = bases[i % len(bases)]
                 accesses = await lobby_match(client, rest, i)
-            return {"sockets": [socket_for(bases, i, slot, a) for slot, a in enumerate(accesses)]}
+            sockets = [socket_for(bases, i, slot, a, split) for slot, a in enumerate(accesses)]
+            return {"sockets": sockets}
 
         return list(await asyncio.gather(*(one(i) for i in range(matches))))
 
 
-def socket_for(bases: list[str], match: int, slot: int, access: dict[str, Any]) -> Socket:
-    half = 0 if slot < PLAYERS // 2 else 1
+def socket_for(
+    bases: list[str], match: int, slot: int, access: dict[str, Any], split: bool = True
+) -> Socket:
+    """Match i is owned by the pod its first socket reaches, bases[i mod pods]; with `split`
+    players 5-9 go to the next pod, else every socket goes where the owner is (as the
+    ingress's consistent hash of the match path routes them in a deployment)."""
+    half = 1 if split and slot >= PLAYERS // 2 else 0
     base = bases[(match + half) % len(bases)]
     return {"url": ws_url(base, access["ws_path"]), "token": access["token"]}
 

@@ -4,6 +4,8 @@
   same app on the direct-frames path the match consumer takes (realtime/ws_protocol.py).
 - `single`: one Skirmish pod, embedded (no Redis), one process.
 - `cluster`: two Skirmish pods sharing a private Redis (store, leases, channel layer),
+  every match split across them; `cluster-routed`: the same pods, each match's sockets all
+  on its owner pod, as deployed behind the ingress's hash of the match path. Both are
   started by `skirmish.cluster.Cluster` (which also starts its nginx; the benchmark's
   sockets go to the pods directly, so nginx idles and is not counted).
 
@@ -33,6 +35,7 @@ from skirmish.cluster import (
 )
 
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+ROUTED = "routed"  # `cluster-routed`: every socket of a match on the pod that owns it
 # The benchmark makes its matches through REST as fast as the pods answer: the per-client
 # REST rate limit (a guard against abuse, not part of the measured workload) is off.
 BENCH_SETTINGS = {"SKIRMISH_RATE_LIMIT_ENABLED": "false"}
@@ -190,6 +193,7 @@ def start_server(target: str, log_dir: Path | None, frame_bytes: int) -> BenchSe
     elif kind == "single":
         server = Server("skirmish", log_dir, bench_env(variant or "direct", patches))
     elif kind == "cluster":
+        variant = "" if variant == ROUTED else variant  # routing is the plan's, not the pod's
         server = BenchCluster(2, log_dir / "cluster", variant or "direct", patches)
     else:
         raise ValueError(f"unknown target {target!r}")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from loadtest import report
 from loadtest.bench import least_disturbed
 from loadtest.histogram import Histogram
+from loadtest.matches import PLAYERS, socket_for
 from loadtest.probe import window_stats
 
 
@@ -82,3 +85,25 @@ def test_the_pod_target_must_hold_in_every_round() -> None:
     assert "met in 1 of 2 rounds (tick p99/RTT p99: 34.0/3.0 ms, 61.0/15.0 ms): **missed**" in text
     both = least_disturbed([calm, {**calm, "cpu_us_per_msg": 29.0}])
     assert "met in 2 of 2 rounds" in "\n".join(report.targets([best, both][1:]))
+
+
+def test_the_cross_pod_target_judges_the_split_cluster_and_shows_the_routed_one() -> None:
+    runs = [run("single", 25, 30.0), run("cluster", 25, 48.0), run("cluster-routed", 25, 31.5)]
+    lines = report.targets(runs)
+    assert "- cross-pod, R = 25: 1.60× single-pod CPU per message (target ≤ 1.5×): **missed**" in (
+        lines
+    )
+    (routed,) = [line for line in lines if "as deployed" in line]
+    assert "1.05× single-pod" in routed and "target" not in routed
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_cluster_plans_split_each_match_or_keep_it_on_its_owner(split: bool) -> None:
+    pods = ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+    access = {"ws_path": "/ws/matches/m", "token": "t"}
+    for match in range(4):
+        owner = pods[match % 2]
+        urls = [socket_for(pods, match, slot, access, split)["url"] for slot in range(PLAYERS)]
+        on_owner = sum(url.startswith(owner.replace("http", "ws")) for url in urls)
+        assert urls[0].startswith(owner.replace("http", "ws"))  # the first socket claims it
+        assert on_owner == (PLAYERS // 2 if split else PLAYERS)
