@@ -23,8 +23,9 @@ While a handler is registered and the websockets parser sits between frames, the
 frame (whole, masked, no RSV bit, text or binary, within the size limit) is unframed here
 (mask removed by websockets' own C `apply_mask`) instead of by the parser's generator
 chain, which cost about a quarter of a loaded pod's CPU. Everything else (control frames,
-fragments, anything malformed or too big) and every byte after it goes to the parser from
-a frame boundary, so it decides and answers exactly as before.
+fragments, 64-bit lengths, anything malformed or too big, a frame not all here yet) and
+every byte after it goes to the parser from a frame boundary, so it decides and answers
+exactly as before.
 
 Built on uvicorn internals (`send_receive_event_to_app`, `frames`, `queue`): pyproject.toml
 pins the uvicorn minor version it was written against, and the live tests exercise it.
@@ -66,7 +67,6 @@ WHOLE_PLAIN_FRAME = 0x80  # FIN set, RSV bits clear: what the fast path takes (+
 
 class DirectFramesProtocol(WebSocketsSansIOProtocol):
     frame_handler: FrameHandler | None = None
-    _partial = b""  # the start of a frame the fast path holds until it is whole
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -110,8 +110,6 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
         self.frame_handler = None
 
     def data_received(self, data: bytes) -> None:
-        if self._partial:
-            data, self._partial = self._partial + data, b""
         if self.frame_handler is not None and self._parser_between_frames():
             data = self._take_frames(data)
             if not data:
@@ -130,8 +128,9 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
         )
 
     def _take_frames(self, data: bytes) -> bytes:
-        """Hand whole plain data frames to the handler; return what the parser must see
-        (from the first frame it must judge), keeping a trailing partial frame."""
+        """Hand whole plain data frames to the handler; return the rest, from the first
+        frame the parser must judge or the first one not all here yet (the parser holds
+        that one until it is whole, and the fast path resumes after it)."""
         limit = self._size_limit()
         end, at = len(data), 0
         while at + 2 <= end:
@@ -140,21 +139,18 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
                 break
             start = at + 6
             if length == 126:
-                length = (data[at + 2] << 8) | data[at + 3] if at + 4 <= end else 0
-                start = at + 8
-            if (length > 125 and start == at + 6) or length > limit:  # unmasked, 64-bit, big
+                if at + 4 > end:
+                    break
+                length, start = (data[at + 2] << 8) | data[at + 3], at + 8
+            elif length > 125:  # unmasked (bit 7 clear), or a 64-bit length
                 break
-            if start + length > end:  # not all here yet: keep it until it is
-                self._partial = data[at:]
-                return b""
+            if length > limit or start + length > end:
+                break
             payload = apply_mask(data[start : start + length], data[start - 4 : start])
             self._deliver(head & 0x0F, payload)
             at = start + length
             if self.frame_handler is None or self.close_sent or self.transport.is_closing():
                 break
-        else:
-            self._partial = data[at:]
-            return b""
         return data[at:]
 
     def _size_limit(self) -> int:
@@ -178,7 +174,8 @@ class DirectFramesProtocol(WebSocketsSansIOProtocol):
                 text = bytes(data).decode()
             except UnicodeDecodeError:
                 self.logger.info("invalid UTF-8 in a text frame from a client; closing (1007)")
-                self.conn.send_close(1007)
+                if self.conn.state is State.OPEN:  # not if the client's close came first
+                    self.conn.send_close(1007)
                 self.handle_parser_exception()
                 return
             handler(text)

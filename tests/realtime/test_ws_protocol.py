@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -233,6 +234,19 @@ def masked(opcode: Opcode, data: bytes, *, fin: bool = True) -> bytes:
     return Frame(opcode, data, fin).serialize(mask=True, extensions=[])
 
 
+def count_fast_path(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the frames DirectFramesProtocol unframes itself (not through the parser)."""
+    count = [0]
+    deliver = DirectFramesProtocol._deliver
+
+    def counted(self: DirectFramesProtocol, opcode: int, payload: bytes) -> None:
+        count[0] += 1
+        deliver(self, opcode, payload)
+
+    monkeypatch.setattr(DirectFramesProtocol, "_deliver", counted)
+    return count
+
+
 async def wait_for_count(got: list[Any], n: int) -> None:
     for _ in range(250):
         if len(got) >= n:
@@ -242,9 +256,10 @@ async def wait_for_count(got: list[Any], n: int) -> None:
 
 @pytest.mark.parametrize("chunk", [None, 1, 3, 7])
 async def test_frames_split_anywhere_by_tcp_arrive_whole_and_in_order(
-    serve: Any, chunk: int | None
+    serve: Any, chunk: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     got: list[str | bytes] = []
+    direct = count_fast_path(monkeypatch)
     url, _ = await serve(recording_app(got))
     client = await RawClient.connect(url)
     long_text = "x" * 300  # a 16-bit extended length
@@ -259,6 +274,8 @@ async def test_frames_split_anywhere_by_tcp_arrive_whole_and_in_order(
     await wait_for_count(got, 5)
     client.close()
     assert got == ["first", b"\x00\x01", long_text, "é", ""]
+    if chunk is None:  # all in one segment: the fast path took every frame, not the parser
+        assert direct == [5]
 
 
 async def test_control_frames_and_fragments_between_direct_frames(serve: Any) -> None:
@@ -293,14 +310,15 @@ async def test_control_frames_and_fragments_between_direct_frames(serve: Any) ->
         (b"\x81\x85" + b"\x00" * 4 + b"hello"[:4], None),  # a partial frame, then EOF
         (bytes([0x83, 0x80]) + b"\x00" * 4, 1002),  # a reserved opcode
         (bytes([0xC1, 0x81]) + b"\x00" * 4 + b"x", 1002),  # RSV1 without an extension
-        (masked(Opcode.BINARY, b"z" * 70_000), 1009),  # over the server's size limit
+        (masked(Opcode.BINARY, b"z" * 4097), 1009),  # over the size limit, 16-bit length
+        (masked(Opcode.BINARY, b"z" * 70_000), 1009),  # over it, 64-bit length
     ],
 )
 async def test_frames_the_fast_path_does_not_take_are_judged_by_the_parser(
     serve: Any, frame: bytes, code: int | None
 ) -> None:
     got: list[str | bytes] = []
-    url, _ = await serve(recording_app(got), max_size=65_536)
+    url, _ = await serve(recording_app(got), max_size=4096)
     client = await RawClient.connect(url)
     after = masked(Opcode.TEXT, b"after") if code is not None else b""
     await client.write(masked(Opcode.TEXT, b"before") + frame + after)
@@ -312,3 +330,60 @@ async def test_frames_the_fast_path_does_not_take_are_judged_by_the_parser(
     if code is not None:
         (close,) = [f for f in closing if f.opcode is Opcode.CLOSE]
         assert Close.parse(close.data).code == code
+
+
+async def test_a_frame_of_exactly_the_size_limit_is_taken(serve: Any) -> None:
+    got: list[str | bytes] = []
+    url, _ = await serve(recording_app(got), max_size=4096)
+    client = await RawClient.connect(url)
+    await client.write(masked(Opcode.BINARY, b"z" * 4096) + masked(Opcode.TEXT, b"next"))
+    await wait_for_count(got, 2)
+    client.close()
+    assert got == [b"z" * 4096, "next"]
+
+
+async def test_unregistering_mid_segment_sends_the_rest_through_the_queue(serve: Any) -> None:
+    direct: list[str | bytes] = []
+    queued: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        extension = scope["extensions"][EXTENSION]
+
+        def handler(data: str | bytes) -> None:
+            direct.append(data)
+            extension["unregister"]()  # after the first frame of the segment
+
+        extension["register"](handler)
+        while (message := await receive())["type"] != "websocket.disconnect":
+            queued.append(message["text"])
+
+    url, _ = await serve(app)
+    client = await RawClient.connect(url)
+    await client.write(b"".join(masked(Opcode.TEXT, b"%d" % n) for n in range(3)))
+    await wait_for_count(queued, 2)
+    client.close()
+    assert direct == ["0"]
+    assert queued == ["1", "2"]
+
+
+async def test_bad_utf8_after_the_clients_close_in_one_segment_raises_nothing(
+    serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    got: list[str | bytes] = []
+    url, _ = await serve(recording_app(got))
+    client = await RawClient.connect(url)
+    close = Frame(Opcode.CLOSE, Close(1000, "bye").serialize())
+    segment = (
+        masked(Opcode.PING, b"p")  # the parser takes the segment from here on
+        + masked(Opcode.TEXT, b"\xff\xfe")
+        + close.serialize(mask=True, extensions=[])
+    )
+    with caplog.at_level(logging.ERROR):
+        await client.write(segment)
+        frames = await client.frames(lambda f: any(x.opcode is Opcode.CLOSE for x in f))
+    client.close()
+    assert got == []
+    assert any(f.opcode is Opcode.CLOSE for f in frames)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
