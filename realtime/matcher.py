@@ -3,6 +3,11 @@
 The grouping rules are pure (game.matchmaking); this module only reads tickets, expires the
 stale ones and writes each match atomically with its tickets, so that a ticket can never
 land in two matches even if two matchers ever overlapped.
+
+It also ends the matches nobody came to: a match still `waiting` `join_timeout` seconds
+after it was made, that no pod holds (no socket of it ever reached one, or its pod died
+before it started), is finished with the reason `abandoned`, so that clients polling it
+and sockets arriving later learn it is over instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable, Mapping
 from game import matchmaking
 from game.modes import AnyMode
 from realtime.leader import Leadership, MemoryLeadership
+from realtime.ownership import MatchDirectory
 from realtime.tasks import cancel_and_wait
 from skirmish.errors import SkirmishError
 from skirmish.store import Store
@@ -26,6 +32,8 @@ from skirmish.store.records import MatchPlayer, MatchRecord, TicketRecord, new_i
 log = logging.getLogger(__name__)
 
 MAX_TICKETS_PER_PASS = 400  # per mode; the rest wait for the next pass (4 per second)
+SWEEP_SECONDS = 5.0  # how often the leader looks for abandoned matches (at most)
+MAX_ABANDONED_PER_SWEEP = 200  # oldest first; the rest in the next sweep
 
 
 class Matcher:
@@ -39,6 +47,8 @@ class Matcher:
         ticket_ttl: float,
         interval: float,
         leadership: Leadership | None = None,
+        directory: MatchDirectory | None = None,
+        join_timeout: float = 120.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -55,8 +65,11 @@ class Matcher:
         }
         self.ticket_ttl = ticket_ttl
         self.interval = interval
+        self.directory = directory  # None: no sweep (nothing to tell a held match by)
+        self.join_timeout = join_timeout
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._next_sweep = 0.0
 
     async def start(self) -> None:
         if self._task is None:
@@ -80,6 +93,10 @@ class Matcher:
                 self.is_leader = leading
                 if leading:
                     await self.run_once()
+                    if self.clock() >= self._next_sweep:
+                        every = min(SWEEP_SECONDS, self.join_timeout / 4)
+                        self._next_sweep = self.clock() + every
+                        await self.abandon_unjoined()
             except Exception:  # a store hiccup must not end matchmaking for good
                 log.exception("matchmaking pass failed")
             await asyncio.sleep(self.interval)
@@ -108,6 +125,30 @@ class Matcher:
                 if match is not None:
                     created.append(match)
         return created
+
+    async def abandon_unjoined(self) -> list[str]:
+        """Finish the matches nobody joined in time (see the module doc); returns their ids.
+
+        A pod that claims one between the lease check and the write finds it finished when
+        its result is written (the first result stays), a window of a few milliseconds for
+        a match that has waited `join_timeout` for its first socket.
+        """
+        if self.directory is None:
+            return []
+        now = self.clock()
+        ended = []
+        for record in await self.store.waiting_matches(
+            now - self.join_timeout, MAX_ABANDONED_PER_SWEEP
+        ):
+            if await self.directory.holder(record.id) is not None:
+                continue  # a pod has it: its start_wait decides when it starts
+            with contextlib.suppress(SkirmishError):  # gone meanwhile (expired)
+                updated = await self.store.update_match(record.id, _abandon_at(now))
+                if updated.finished_at == now and updated.result == _abandoned(updated):
+                    ended.append(record.id)
+        if ended:
+            log.info("%d matches nobody joined ended as abandoned", len(ended))
+        return ended
 
     async def _expire(self, ticket_id: str) -> None:
         def expire(ticket: TicketRecord) -> TicketRecord:
@@ -139,3 +180,17 @@ class Matcher:
             log.info("match %s formed: %s", match.id, [p.name for p in players])
             return match
         return None  # a ticket was cancelled meanwhile; the rest are matched next pass
+
+
+def _abandoned(record: MatchRecord) -> dict[str, object]:
+    return {"match_id": record.id, "winner": None, "reason": "abandoned", "tick": 0, "players": []}
+
+
+def _abandon_at(now: float) -> Callable[[MatchRecord], MatchRecord]:
+    def abandon(current: MatchRecord) -> MatchRecord:
+        if current.status != "waiting":  # someone came, or it ended otherwise, meanwhile
+            return current
+        update = {"status": "finished", "finished_at": now, "result": _abandoned(current)}
+        return current.model_copy(update=update)
+
+    return abandon

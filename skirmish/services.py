@@ -21,7 +21,7 @@ from realtime.leader import Leadership, RedisLeadership
 from realtime.limits import SocketGuard, SocketLimits
 from realtime.match_host import MatchHost
 from realtime.matcher import Matcher
-from realtime.ownership import MatchDirectory, RedisMatchDirectory
+from realtime.ownership import MatchDirectory, MemoryMatchDirectory, RedisMatchDirectory
 from realtime.relay import Relay
 from skirmish.settings import Settings
 from skirmish.store import MemoryStore, Store
@@ -104,6 +104,7 @@ def build_services(settings: Settings) -> Services:
         relay = Relay(layer, settings.pod_name)
     else:
         store = MemoryStore()
+        directory = MemoryMatchDirectory(settings.lease_ttl_seconds)  # host's and matcher's
     services = Services(
         settings=settings,
         store=store,
@@ -133,6 +134,8 @@ def build_services(settings: Settings) -> Services:
             ticket_ttl=settings.ticket_ttl_seconds,
             interval=settings.matcher_interval_seconds,
             leadership=leadership,
+            directory=directory,
+            join_timeout=settings.match_join_timeout_seconds,
         ),
         redis=redis,
         guard=SocketGuard(SocketLimits.from_settings(settings)),

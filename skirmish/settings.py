@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     match_fill_seconds: float = Field(5.0, ge=0)  # then starts with the mode's minimum
     match_start_wait_seconds: float = Field(10.0, ge=0)  # a match waits this long for players
     ticket_ttl_seconds: float = Field(120.0, gt=0)
+    # a match nobody connected to this long after it was made ends as "abandoned"
+    match_join_timeout_seconds: float = Field(120.0, gt=0)
     matcher_interval_seconds: float = Field(0.25, gt=0)
     lobby_ttl_seconds: float = Field(3600.0, gt=0)
     # Keep every applied input so finished matches can be replayed (GET .../replay): for

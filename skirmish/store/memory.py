@@ -100,6 +100,14 @@ class MemoryStore:
     async def get_match(self, match_id: str) -> MatchRecord | None:
         return self._matches.get(match_id)
 
+    async def waiting_matches(self, created_before: float, limit: int) -> list[MatchRecord]:
+        old = [
+            m
+            for m in self._matches.values()
+            if m.status == "waiting" and m.created_at <= created_before
+        ]
+        return sorted(old, key=lambda m: m.created_at)[:limit]
+
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
         return _update(self._matches, match_id, change, "match")
 

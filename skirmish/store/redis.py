@@ -22,6 +22,9 @@ Keys (`P` is the prefix, default "skirmish"), and how long they live:
     P:lobbies:open                sorted set lobby_id → created_at   as P:tickets:searching
     P:match:{match_id}            string, MatchRecord JSON           1 day while waiting or
                                                                       running, 7 days finished
+    P:matches:waiting             sorted set match_id → created_at   entries leave when the
+                                                                      match stops waiting;
+                                                                      readers prune the rest
     P:ratings:{mode}              hash player_id → rating            persistent
     P:replay:{match_id}           string, replay JSON (opt-in)       7 days
     P:checkpoint:{match_id}       string, checkpoint JSON            1 day; dropped at the end
@@ -71,21 +74,22 @@ redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 return 1
 """
 
-# KEYS: match, searching index, n tickets, then their n players' searching claims.
-# ARGV: match JSON, match ttl, match id, ticket ttl, then the n ticket ids.
+# KEYS: match, searching index, waiting-match index, n tickets, their n players' claims.
+# ARGV: match JSON, match ttl, match id, ticket ttl, match created_at, the n ticket ids.
 MATCH_TICKETS = """
-local n = #ARGV - 4
+local n = #ARGV - 5
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 1, n do
-  if redis.call('HGET', KEYS[2 + i], 'status') ~= 'searching' then return 0 end
+  if redis.call('HGET', KEYS[3 + i], 'status') ~= 'searching' then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 for i = 1, n do
-  local ticket_id = ARGV[4 + i]
-  redis.call('HSET', KEYS[2 + i], 'status', 'matched', 'match_id', ARGV[3])
-  redis.call('EXPIRE', KEYS[2 + i], ARGV[4])
+  local ticket_id = ARGV[5 + i]
+  redis.call('HSET', KEYS[3 + i], 'status', 'matched', 'match_id', ARGV[3])
+  redis.call('EXPIRE', KEYS[3 + i], ARGV[4])
   redis.call('ZREM', KEYS[2], ticket_id)
-  if redis.call('GET', KEYS[2 + n + i]) == ticket_id then redis.call('DEL', KEYS[2 + n + i]) end
+  if redis.call('GET', KEYS[3 + n + i]) == ticket_id then redis.call('DEL', KEYS[3 + n + i]) end
 end
 return 1
 """
@@ -96,6 +100,7 @@ class _Keys:
         self.prefix = prefix
         self.searching_index = f"{prefix}:tickets:searching"
         self.open_index = f"{prefix}:lobbies:open"
+        self.waiting_index = f"{prefix}:matches:waiting"
 
     def player(self, player_id: str) -> str:
         return f"{self.prefix}:player:{player_id}"
@@ -285,10 +290,18 @@ class RedisStore:
             keys=[
                 self._keys.match(match.id),
                 self._keys.searching_index,
+                self._keys.waiting_index,
                 *(self._keys.ticket(t) for t in ids),
                 *claims,
             ],
-            args=[match.model_dump_json(), _match_ttl(match), match.id, self._ticket_ttl, *ids],
+            args=[
+                match.model_dump_json(),
+                _match_ttl(match),
+                match.id,
+                self._ticket_ttl,
+                repr(match.created_at),
+                *ids,
+            ],
         )
         return bool(matched)
 
@@ -343,6 +356,21 @@ class RedisStore:
         key = self._keys.match(match.id)
         if not await self._redis.set(key, match.model_dump_json(), nx=True, ex=_match_ttl(match)):
             raise Conflict(f"match {match.id} exists")
+        if match.status == "waiting":  # a crash in between leaves it unswept, never wrong
+            await self._redis.zadd(self._keys.waiting_index, {match.id: match.created_at})
+
+    async def waiting_matches(self, created_before: float, limit: int) -> list[MatchRecord]:
+        index = self._keys.waiting_index
+        ids = _decoded(await self._redis.zrangebyscore(index, "-inf", created_before, 0, limit))
+        if not ids:
+            return []
+        rows = await self._redis.mget([self._keys.match(i) for i in ids])
+        matches = [None if raw is None else MatchRecord.model_validate_json(raw) for raw in rows]
+        waiting = [m for m in matches if m is not None and m.status == "waiting"]
+        # Read after the index: entries whose match expired or moved on are dropped.
+        gone = [i for i, m in zip(ids, matches, strict=True) if m is None or m.status != "waiting"]
+        await self._prune(index, gone)
+        return waiting
 
     async def get_match(self, match_id: str) -> MatchRecord | None:
         raw = await self._redis.get(self._keys.match(match_id))
@@ -358,6 +386,8 @@ class RedisStore:
             updated = change(MatchRecord.model_validate_json(raw))
             pipe.multi()
             pipe.set(key, updated.model_dump_json(), ex=_match_ttl(updated))
+            if updated.status != "waiting":
+                pipe.zrem(self._keys.waiting_index, match_id)
             await pipe.execute()
             return updated
 

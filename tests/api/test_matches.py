@@ -148,3 +148,15 @@ def finish_match(api: Api, match_id: str) -> None:
         return match.model_copy(update={"status": "finished", "finished_at": now, "result": {}})
 
     api.portal_call(api.services.store.update_match, match_id, finish)
+
+
+def test_a_match_nobody_connects_to_ends_as_abandoned(make_api: Any) -> None:
+    api = make_api(matcher_interval_seconds=0.05, match_join_timeout_seconds=0.3)
+    ada, _, match_id = started_lobby_match(api)
+    assert get_match(ada, match_id)["status"] == "waiting"
+    deadline = time.monotonic() + 10
+    while (match := get_match(ada, match_id))["status"] != "finished":
+        assert time.monotonic() < deadline, match
+        time.sleep(0.05)
+    assert match["result"]["reason"] == "abandoned" and match["result"]["winner"] is None
+    assert "over" in assert_error(ada.post(f"/v1/matches/{match_id}/token"), 409, "conflict")

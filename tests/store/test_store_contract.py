@@ -242,6 +242,28 @@ async def test_update_match(store: Store) -> None:
         await store.update_match("m_missing", finish)
 
 
+async def test_waiting_matches_oldest_first_until_they_stop_waiting(store: Store) -> None:
+    made = [match().model_copy(update={"created_at": NOW + i}) for i in range(4)]
+    for m in made[:3]:
+        await store.add_match(m)
+    tickets = [ticket(), ticket()]
+    for t in tickets:
+        await store.add_ticket(t)
+    assert await store.match_tickets([t.id for t in tickets], made[3])  # the matcher's way
+
+    assert await store.waiting_matches(NOW + 3, limit=10) == made
+    assert await store.waiting_matches(NOW + 1, limit=10) == made[:2]  # created at or before
+    assert await store.waiting_matches(NOW + 3, limit=2) == made[:2]
+
+    def start(current: MatchRecord) -> MatchRecord:
+        return current.model_copy(update={"status": "running", "started_at": NOW + 10})
+
+    await store.update_match(made[0].id, start)
+    await store.update_match(made[3].id, start)
+    assert await store.waiting_matches(NOW + 3, limit=10) == made[1:3]
+    assert await store.waiting_matches(NOW + 3, limit=1) == made[1:2]  # none left out
+
+
 # -- ratings ---------------------------------------------------------------------------------
 
 
