@@ -4,6 +4,7 @@ in process through channels.testing.WebsocketCommunicator."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,7 @@ class Harness:
             mode="arena",
             seed=secrets.randbits(63),
             players=tuple(seats),
-            created_at=0.0,
+            created_at=time.time(),  # as the API makes them: a waiting match is young
         )
         await self.services.store.add_match(match)
         return match

@@ -100,9 +100,11 @@ async def test_frames_go_to_the_handler_in_order_queued_ones_first(serve: Any) -
     assert events == ["websocket.disconnect"]  # no frame went through receive()
 
 
-async def test_after_unregister_frames_go_through_the_queue_again(serve: Any) -> None:
-    direct: list[str | bytes] = []
-    queued: list[str] = []
+def unregistering_app(
+    direct: list[str | bytes], queued: list[str], after: int, end_after: int | None = None
+) -> App:
+    """Takes `after` frames directly, then unregisters (as a closing consumer does) and
+    reads the rest from the queue; returns after `end_after` of those (uvicorn closes)."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
@@ -111,17 +113,22 @@ async def test_after_unregister_frames_go_through_the_queue_again(serve: Any) ->
 
         def handler(data: str | bytes) -> None:
             direct.append(data)
-            if len(direct) == 2:  # the app stops reading directly, as a closing consumer does
+            if len(direct) == after:
                 extension["unregister"]()
 
         extension["register"](handler)
-        while True:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                return
+        while (message := await receive())["type"] != "websocket.disconnect":
             queued.append(message["text"])
-            if len(queued) == 2:
-                return  # the app ends: uvicorn closes the connection
+            if len(queued) == end_after:
+                return
+
+    return app
+
+
+async def test_after_unregister_frames_go_through_the_queue_again(serve: Any) -> None:
+    direct: list[str | bytes] = []
+    queued: list[str] = []
+    app = unregistering_app(direct, queued, after=2, end_after=2)
 
     url, _ = await serve(app)
     async with websockets.connect(url) as ws:
@@ -345,20 +352,7 @@ async def test_a_frame_of_exactly_the_size_limit_is_taken(serve: Any) -> None:
 async def test_unregistering_mid_segment_sends_the_rest_through_the_queue(serve: Any) -> None:
     direct: list[str | bytes] = []
     queued: list[str] = []
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-        extension = scope["extensions"][EXTENSION]
-
-        def handler(data: str | bytes) -> None:
-            direct.append(data)
-            extension["unregister"]()  # after the first frame of the segment
-
-        extension["register"](handler)
-        while (message := await receive())["type"] != "websocket.disconnect":
-            queued.append(message["text"])
-
+    app = unregistering_app(direct, queued, after=1)  # after the first frame of the segment
     url, _ = await serve(app)
     client = await RawClient.connect(url)
     await client.write(b"".join(masked(Opcode.TEXT, b"%d" % n) for n in range(3)))

@@ -5,6 +5,7 @@ processes (tests/support/processes.py)."""
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ async def match_of(h: Harness, players: list[PlayerRecord]) -> MatchRecord:
         players=tuple(
             MatchPlayer(player_id=p.id, name=p.name, slot=n) for n, p in enumerate(players)
         ),
-        created_at=0.0,
+        created_at=time.time(),  # as the API makes them: a waiting match is young
     )
     await h.services.store.add_match(match)
     return match
