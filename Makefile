@@ -33,8 +33,9 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 # The arena-30 benchmark (loadtest/bench.py): Skirmish beside the bare ASGI ceiling, one pod
-# and a 2-pod cluster with Redis; writes loadtest/results/arena30.{md,png,json}. About 14
-# minutes on 2 cores. Quicker: make bench BENCH_ARGS="--rs 10,25".
+# and 2-pod clusters with Redis (matches split, matches routed); writes
+# loadtest/results/arena30.{md,png,json}. About 15 minutes on 2 cores (30 with --rounds 2).
+# Quicker: make bench BENCH_ARGS="--rs 10,25".
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PY) -m loadtest.bench $(BENCH_ARGS)
