@@ -10,7 +10,7 @@ import contextlib
 import secrets
 
 from api.routing import Context, endpoint
-from api.schemas import LobbiesOut, LobbyIn, LobbyOut, ReadyIn
+from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn
 from api.views import lobby_out
 from skirmish.errors import Conflict, Forbidden, NotFound, SkirmishError
 from skirmish.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
@@ -56,11 +56,27 @@ async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
     return lobby_out(ctx.services, lobby, ctx.me.player_id)
 
 
-@endpoint("GET", "/v1/lobbies", response=LobbiesOut)
+@endpoint("GET", "/v1/lobbies", response=LobbiesOut, query=LobbiesQuery, errors=(404,))
 async def list_lobbies(ctx: Context) -> LobbiesOut:
-    """Open lobbies, oldest first."""
-    lobbies = sorted(await ctx.services.store.open_lobbies(), key=lambda lb: lb.created_at)
-    return LobbiesOut(lobbies=[lobby_out(ctx.services, lb, ctx.me.player_id) for lb in lobbies])
+    """Open lobbies, oldest first, a page at a time."""
+    query: LobbiesQuery = ctx.query
+    lobbies = sorted(await ctx.services.store.open_lobbies(), key=_position)
+    if query.after is not None:
+        last = await ctx.services.store.get_lobby(query.after)
+        if last is None:
+            raise NotFound("after: no such lobby (pass the `next` of the previous page)")
+        lobbies = [lb for lb in lobbies if _position(lb) > _position(last)]
+    page = lobbies[: query.limit]
+    more = len(lobbies) > query.limit
+    return LobbiesOut(
+        lobbies=[lobby_out(ctx.services, lb, ctx.me.player_id) for lb in page],
+        next=page[-1].id if more else None,
+    )
+
+
+def _position(lobby: LobbyRecord) -> tuple[float, str]:
+    """Oldest first; the id breaks ties, so that pages neither skip nor repeat a lobby."""
+    return lobby.created_at, lobby.id
 
 
 @endpoint("GET", "/v1/lobbies/{lobby_id}", response=LobbyOut, errors=(404,))

@@ -82,12 +82,19 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
         "summary": ep.summary,
         "responses": responses,
     }
-    params = PATH_PARAM.findall(ep.path)
-    if params:
-        op["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in params
+    params = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in PATH_PARAM.findall(ep.path)
+    ]
+    if ep.query is not None:
+        schema = ep.query.model_json_schema()
+        required = set(schema.get("required", ()))
+        params += [
+            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema["properties"].items()
         ]
+    if params:
+        op["parameters"] = params
     if ep.body is not None:
         op["requestBody"] = {
             "required": True,

@@ -3,8 +3,9 @@
     @endpoint("POST", "/v1/lobbies", body=LobbyIn, response=LobbyOut, status=201)
     async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut: ...
 
-The handler receives a `Context` (services, the authenticated player, path params) and the
-validated body; it returns a pydantic model, or raises a SkirmishError.
+The handler receives a `Context` (services, the authenticated player, path params, the
+validated `query` model if the endpoint declares one) and the validated body; it returns a
+pydantic model, or raises a SkirmishError.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ class BodyTooLarge(SkirmishError):
     status, code = 413, "too_large"
 
 
+class InvalidQuery(SkirmishError):
+    status, code = 422, "invalid_query"
+
+
 @dataclass(slots=True)
 class Context:
     request: Request
     services: Any
     player: PlayerClaims | None
     params: dict[str, str]
+    query: Any = None
 
     @property
     def me(self) -> PlayerClaims:
@@ -61,11 +67,14 @@ class Endpoint:
     status: int
     auth: bool
     errors: tuple[int, ...] = field(default_factory=tuple)
+    query: type[BaseModel] | None = None
 
     async def serve(self, request: Request) -> Response:
         services = request.app.state.services
         player = authenticate(request, services) if self.auth else None
         ctx = Context(request, services, player, dict(request.path_params))
+        if self.query is not None:
+            ctx.query = parse_query(request, self.query)
         args: list[Any] = [ctx]
         if self.body is not None:
             args.append(await parse_body(request, self.body))
@@ -103,11 +112,13 @@ def endpoint(
     status: int = 200,
     auth: bool = True,
     errors: tuple[int, ...] = (),
+    query: type[BaseModel] | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
         implied = (401,) if auth else ()
         implied += (413, 422) if body is not None else ()
+        implied += (422,) if query is not None else ()
         ENDPOINTS.append(
             Endpoint(
                 method,
@@ -119,6 +130,7 @@ def endpoint(
                 status,
                 auth,
                 tuple(sorted({*errors, *implied})),
+                query,
             )
         )
         return handler
@@ -158,6 +170,21 @@ async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise InvalidBody(f"{where}: {first['msg']}") from None
+
+
+def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    """The query string as `model` (unknown or repeated parameters are refused)."""
+    items = request.query_params.multi_items()
+    names = [name for name, _ in items]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidQuery(f"{repeated[0]}: given more than once")
+    try:
+        return model.model_validate(dict(items))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "query"
+        raise InvalidQuery(f"{where}: {first['msg']}") from None
 
 
 def not_found_response() -> Response:

@@ -124,8 +124,22 @@ class LobbyOut(Body):
     match: MatchAccess | None = None
 
 
+class LobbiesQuery(BaseModel):
+    # A query string carries text: "20" is the number 20 here; nothing else is accepted.
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=100, description="lobbies per page")
+    after: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="the `next` of the previous page: the id of its last lobby",
+    )
+
+
 class LobbiesOut(Body):
     lobbies: list[LobbyOut]
+    next: str | None = Field(None, description="pass as `after` for the next page; null: last")
 
 
 class MatchPlayerOut(Body):

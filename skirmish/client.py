@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -291,9 +292,16 @@ class SkirmishClient:
         body = {"mode": mode, "name": name, "max_players": max_players}
         return Lobby.from_json(await self.request("POST", "/v1/lobbies", body))
 
-    async def list_lobbies(self) -> list[Lobby]:
-        data = await self.request("GET", "/v1/lobbies")
-        return [Lobby.from_json(lobby) for lobby in data["lobbies"]]
+    async def list_lobbies(self, page_size: int = 100) -> list[Lobby]:
+        """Every open lobby, oldest first: follows the list's pages."""
+        lobbies: list[Lobby] = []
+        query: dict[str, Any] = {"limit": page_size}
+        while True:
+            data = await self.request("GET", "/v1/lobbies?" + urlencode(query))
+            lobbies += [Lobby.from_json(lobby) for lobby in data["lobbies"]]
+            if not data.get("next"):
+                return lobbies
+            query["after"] = data["next"]
 
     async def get_lobby(self, lobby_id: str) -> Lobby:
         return Lobby.from_json(await self.request("GET", f"/v1/lobbies/{lobby_id}"))

@@ -211,6 +211,9 @@ def test_each_operation_has_the_documented_responses(openapi: dict[str, Any]) ->
                 assert schema["$ref"].startswith("#/components/schemas/"), (key, status)
 
 
+QUERY_PARAMETERS = {("GET", "/v1/lobbies"): {"limit", "after"}}
+
+
 def test_operations_declare_auth_body_and_path_parameters(openapi: dict[str, Any]) -> None:
     assert openapi["components"]["securitySchemes"]["player"] == {
         "type": "http",
@@ -230,8 +233,13 @@ def test_operations_declare_auth_body_and_path_parameters(openapi: dict[str, Any
             assert "$ref" in op["requestBody"]["content"]["application/json"]["schema"]
         names = re.findall(r"{(\w+)}", path)
         params = op.get("parameters", [])
-        assert [p["name"] for p in params] == names, key
-        assert all(p["in"] == "path" and p["required"] for p in params), key
+        in_path = [p for p in params if p["in"] == "path"]
+        assert [p["name"] for p in in_path] == names, key
+        assert all(p["required"] for p in in_path), key
+        in_query = {p["name"]: p for p in params if p["in"] == "query"}
+        assert set(in_query) == QUERY_PARAMETERS.get(key, set()), key
+        assert not any(p["required"] for p in in_query.values()), key
+        assert len(in_path) + len(in_query) == len(params), key
     assert len(ids) == len(DOCUMENTED), "operationIds must be unique"
 
 

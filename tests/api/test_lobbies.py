@@ -43,7 +43,8 @@ def listed(player: Player) -> list[str]:
     resp = player.get(LOBBIES)
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert set(body) == {"lobbies"}
+    assert set(body) == {"lobbies", "next"}
+    assert body["next"] is None  # these tests hold fewer lobbies than a page
     return [lobby["id"] for lobby in body["lobbies"]]
 
 
@@ -358,3 +359,52 @@ def test_a_started_lobby_is_closed_to_changes(api: Api) -> None:
     after = ok(ada.get(f"{LOBBIES}/{lid}"))
     assert members(after) == [ada.player_id, bob.player_id]
     assert all(m["ready"] for m in after["members"])
+
+
+def page_of(resp: Any) -> dict[str, Any]:
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    assert set(body) == {"lobbies", "next"}
+    return body
+
+
+def test_the_lobby_list_comes_in_pages_oldest_first(api: Api) -> None:
+    hosts = [api.sign_in(f"host{n}") for n in range(5)]
+    made = [create_lobby(host)["id"] for host in hosts]
+    viewer = api.sign_in("viewer")
+    seen, after, pages = [], None, 0
+    while True:
+        query = "?limit=2" + (f"&after={after}" if after else "")
+        body = page_of(viewer.get(LOBBIES + query))
+        assert len(body["lobbies"]) <= 2
+        seen += [lobby["id"] for lobby in body["lobbies"]]
+        pages += 1
+        after = body["next"]
+        if after is None:
+            break
+        assert after == seen[-1]
+    assert seen == made and pages == 3
+    first = page_of(viewer.get(LOBBIES))  # default page: 50
+    assert [lb["id"] for lb in first["lobbies"]] == made and first["next"] is None
+
+
+def test_a_lobby_that_starts_between_pages_does_not_shift_the_next_page(api: Api) -> None:
+    hosts = [api.sign_in(f"host{n}") for n in range(4)]
+    made = [create_lobby(host)["id"] for host in hosts]
+    viewer = api.sign_in("viewer")
+    page = page_of(viewer.get(LOBBIES + "?limit=2"))
+    ok(hosts[1].post(f"{LOBBIES}/{made[1]}/leave"))  # the last of page 1 closes
+    rest = page_of(viewer.get(f"{LOBBIES}?limit=2&after={page['next']}"))
+    assert [lb["id"] for lb in rest["lobbies"]] == made[2:]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?limit=0", "?limit=101", "?limit=two", "?limit=1&limit=2", "?page=2", "?after="],
+)
+def test_a_bad_lobby_list_query_is_refused(api: Api, query: str) -> None:
+    assert_error(api.sign_in("ada").get(LOBBIES + query), 422, "invalid_query")
+
+
+def test_an_unknown_lobby_cursor_is_not_found(api: Api) -> None:
+    assert_error(api.sign_in("ada").get(LOBBIES + "?after=l_nope"), 404, "not_found")

@@ -252,6 +252,13 @@ async def test_lobby_match_is_played_to_the_end(make_client: MakeClient) -> None
     await play_both(host, guest, started.match, access_guest)
 
 
+async def test_the_sdk_lists_every_lobby_across_pages(make_client: MakeClient) -> None:
+    hosts = [await make_client(f"host{n}") for n in range(3)]
+    made = [(await host.create_lobby("arena", f"paged {n}", 2)).id for n, host in enumerate(hosts)]
+    listed = [lobby.id for lobby in await hosts[0].list_lobbies(page_size=1)]
+    assert [lobby_id for lobby_id in listed if lobby_id in made] == made  # in order, none lost
+
+
 async def next_snapshot(conn: MatchConnection, within: float = 2.0) -> dict[str, Any]:
     async with asyncio.timeout(within):
         while True:
