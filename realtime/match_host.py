@@ -23,7 +23,7 @@ from realtime.fanout import Outlet
 from realtime.match_loop import HostedMatch, Seat
 from realtime.ownership import Lease, MatchDirectory, MemoryMatchDirectory
 from realtime.relay import PodLink, Relay, RemoteConnection, RemoteMatch
-from realtime.results import record_result
+from realtime.results import no_contest, record_result
 from realtime.tasks import cancel_and_wait
 from skirmish.errors import Forbidden, NotFound, SkirmishError
 from skirmish.store import Store
@@ -366,20 +366,7 @@ class MatchHost:
 
     async def _abort(self, hosted: HostedMatch) -> None:
         """Record a match that crashed as over, so reconnecting players do not revive it."""
-        aborted = {
-            "match_id": hosted.id,
-            "winner": None,
-            "reason": "aborted",
-            "tick": hosted.tick,
-            "players": [],
-        }
-
-        def finish(record: MatchRecord) -> MatchRecord:
-            if record.status == "finished":
-                return record
-            update = {"status": "finished", "finished_at": self.wall_clock(), "result": aborted}
-            return record.model_copy(update=update)
-
+        finish = no_contest("aborted", hosted.tick, self.wall_clock(), ends=("waiting", "running"))
         with contextlib.suppress(Exception):
             await self.store.update_match(hosted.id, finish)
             await self.store.drop_checkpoint(hosted.id)

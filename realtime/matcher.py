@@ -24,6 +24,7 @@ from game import matchmaking
 from game.modes import AnyMode
 from realtime.leader import Leadership, MemoryLeadership
 from realtime.ownership import MatchDirectory
+from realtime.results import no_contest
 from realtime.tasks import cancel_and_wait
 from skirmish.errors import SkirmishError
 from skirmish.store import Store
@@ -136,6 +137,8 @@ class Matcher:
         if self.directory is None:
             return []
         now = self.clock()
+        # Only while it still waits: someone came, or it ended otherwise, meanwhile.
+        abandon = no_contest("abandoned", 0, now, ends=("waiting",))
         ended = []
         for record in await self.store.waiting_matches(
             now - self.join_timeout, MAX_ABANDONED_PER_SWEEP
@@ -143,8 +146,8 @@ class Matcher:
             if await self.directory.holder(record.id) is not None:
                 continue  # a pod has it: its start_wait decides when it starts
             with contextlib.suppress(SkirmishError):  # gone meanwhile (expired)
-                updated = await self.store.update_match(record.id, _abandon_at(now))
-                if updated.finished_at == now and updated.result == _abandoned(updated):
+                updated = await self.store.update_match(record.id, abandon)
+                if updated.finished_at == now and updated.result == abandon(record).result:
                     ended.append(record.id)
         if ended:
             log.info("%d matches nobody joined ended as abandoned", len(ended))
@@ -180,17 +183,3 @@ class Matcher:
             log.info("match %s formed: %s", match.id, [p.name for p in players])
             return match
         return None  # a ticket was cancelled meanwhile; the rest are matched next pass
-
-
-def _abandoned(record: MatchRecord) -> dict[str, object]:
-    return {"match_id": record.id, "winner": None, "reason": "abandoned", "tick": 0, "players": []}
-
-
-def _abandon_at(now: float) -> Callable[[MatchRecord], MatchRecord]:
-    def abandon(current: MatchRecord) -> MatchRecord:
-        if current.status != "waiting":  # someone came, or it ended otherwise, meanwhile
-            return current
-        update = {"status": "finished", "finished_at": now, "result": _abandoned(current)}
-        return current.model_copy(update=update)
-
-    return abandon

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from game.modes import Outcome
@@ -68,3 +68,21 @@ def build_result(
         "tick": hosted.tick,
         "players": players,
     }
+
+
+def no_contest(
+    reason: str, tick: int, finished_at: float, *, ends: Collection[str]
+) -> Callable[[MatchRecord], MatchRecord]:
+    """A store change that finishes a match nobody won (a crash, nobody came) with `reason`,
+    if its status is one of `ends`; any other record is kept as it is (the first end stays)."""
+
+    def finish(record: MatchRecord) -> MatchRecord:
+        if record.status not in ends:
+            return record
+        result = {
+            "match_id": record.id, "winner": None, "reason": reason, "tick": tick, "players": [],
+        }  # fmt: skip
+        update = {"status": "finished", "finished_at": finished_at, "result": result}
+        return record.model_copy(update=update)
+
+    return finish
