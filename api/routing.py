@@ -167,9 +167,7 @@ async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidBody(f"{where}: {first['msg']}") from None
+        raise InvalidBody(first_error(exc, "body")) from None
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
@@ -182,9 +180,14 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(dict(items))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "query"
-        raise InvalidQuery(f"{where}: {first['msg']}") from None
+        raise InvalidQuery(first_error(exc, "query")) from None
+
+
+def first_error(exc: ValidationError, whole: str) -> str:
+    """`field.path: what is wrong` for the first error (`whole` when it is not one field's)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or whole
+    return f"{where}: {first['msg']}"
 
 
 def not_found_response() -> Response:
