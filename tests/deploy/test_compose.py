@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.manifests import ROOT, load_all, run, tool
+from tests.support.redis_server import DEFAULT_PORT
 
 COMPOSE = ROOT / "docker-compose.yml"
 
@@ -57,8 +58,10 @@ def test_three_game_pods_share_one_secret_and_redis() -> None:
     # Taken from the environment or .env, and compose refuses to run without it.
     assert re.fullmatch(r"\$\{SKIRMISH_TOKEN_SECRET:\?[^}]+\}", secret), secret
     assert "SKIRMISH_TOKEN_SECRET" in (ROOT / "deploy" / "compose" / "env.example").read_text()
+    # redis-server is not told a port, so the pods must use its default one.
+    assert "--port" not in compose()["services"]["redis"]["command"]
     for svc in pods.values():
-        assert svc["environment"]["REDIS_URL"].startswith("redis://redis:6379")
+        assert svc["environment"]["REDIS_URL"].startswith(f"redis://redis:{DEFAULT_PORT}/")
         assert svc["depends_on"]["redis"]["condition"] == "service_healthy"
         assert "/readyz" in " ".join(svc["healthcheck"]["test"])
         assert svc["build"]["target"] == "runtime"

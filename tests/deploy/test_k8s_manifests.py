@@ -25,6 +25,7 @@ from tests.deploy.manifests import (
     secret_data,
     selects,
 )
+from tests.support.redis_server import DEFAULT_PORT
 
 UVICORN_SLACK_SECONDS = 5  # the preStop's HTTP timeout over the drain deadline
 HOOK_ONLY_SETTINGS = {
@@ -226,7 +227,7 @@ def test_network_policies_fence_game_pods_and_redis(docs: list[Manifest]) -> Non
     (rule,) = redis_policy["spec"]["ingress"]
     assert rule == {
         "from": [{"podSelector": {"matchLabels": GAME_LABELS}}],
-        "ports": [{"protocol": "TCP", "port": 6379}],
+        "ports": [{"protocol": "TCP", "port": DEFAULT_PORT}],
     }
     # ...and the selectors select the real pods.
     assert selects(GAME_LABELS, game(docs)["spec"]["template"]["metadata"]["labels"])
@@ -321,10 +322,19 @@ def test_redis_is_one_persistent_instance_behind_a_password(docs: list[Manifest]
     assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
     assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
     assert redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    # redis-server is not told a port, so it listens on the default one: the container,
+    # the Service and the game pods' REDIS_URL must all say that one.
+    assert "--port" not in args
+    assert container(redis, "redis")["ports"] == [
+        {"name": "redis", "containerPort": DEFAULT_PORT, "protocol": "TCP"}
+    ]
     service = find(docs, "Service", "skirmish-redis")
     assert service["spec"]["selector"] == REDIS_LABELS
+    (port,) = service["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (DEFAULT_PORT, "redis")
     env = {item["name"]: item for item in container(game(docs), "skirmish")["env"]}
-    assert env["REDIS_URL"]["value"] == "redis://:$(REDIS_PASSWORD)@skirmish-redis:6379/0"
+    url = f"redis://:$(REDIS_PASSWORD)@skirmish-redis:{DEFAULT_PORT}/0"
+    assert env["REDIS_URL"]["value"] == url
 
 
 def pod_environment(docs: list[Manifest]) -> dict[str, str]:
@@ -360,7 +370,9 @@ def test_dev_pods_accept_their_environment(monkeypatch: pytest.MonkeyPatch) -> N
     for key, value in environ.items():
         monkeypatch.setenv(key, value)
     settings = Settings()
-    assert settings.redis_url == "redis://:dev-only-redis-password@skirmish-redis:6379/0"
+    assert settings.redis_url == (
+        f"redis://:dev-only-redis-password@skirmish-redis:{DEFAULT_PORT}/0"
+    )
     assert settings.tick_rate == 30
     assert settings.token_secret == environ["SKIRMISH_TOKEN_SECRET"]
 

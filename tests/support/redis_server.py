@@ -1,6 +1,7 @@
 """A private, throwaway `redis-server` for tests: its own loopback port, no persistence.
 
-Never the system Redis on 6379: tests must neither depend on it nor touch its data.
+Never the system Redis on Redis's default port: tests must neither depend on it nor touch
+its data.
 
     with redis_server(tmp_path) as url:      # anywhere
         store = RedisStore(url)
@@ -11,6 +12,7 @@ module; give each test its own key prefix).
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import socket
 import subprocess
@@ -20,11 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from tests.support.processes import free_port, stop
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-SYSTEM_PORT = 6379  # the machine's own Redis: never ours
+# The port a redis-server listens on unless told otherwise (redis-py's default too): the
+# machine's own Redis, never ours; and the one the deployment manifests use.
+DEFAULT_PORT: int = inspect.signature(Redis).parameters["port"].default
 
 
 def answers_ping(port: int) -> bool:
@@ -50,7 +55,7 @@ def wait_for_ping(port: int, process: subprocess.Popen[bytes], timeout: float) -
 
 def private_port() -> int:
     port = free_port()
-    while port == SYSTEM_PORT:  # ephemeral ports never are, but make it a certainty
+    while port == DEFAULT_PORT:  # ephemeral ports never are, but make it a certainty
         port = free_port()
     return port
 
