@@ -11,7 +11,9 @@ Patches (`BENCH_PATCHES`, comma-separated; target `single+NAME` in loadtest/benc
 prototypes of fixes to realtime/, monkeypatched here so that their gain can be measured
 before anyone edits the product. The first two (`tick-yield`, `gc-freeze`) were measured
 here and have landed in realtime/match_host.py and realtime/asgi.py. Pending:
-`gc-relaxed`, fewer garbage collections (docs/performance.md).
+`gc-relaxed`, fewer garbage collections (docs/performance.md). `relay-replies` goes the
+other way: the relay as it was before `post` and `receive_exclusive` (realtime/layers.py),
+for a side-by-side measurement of what they save (`--targets cluster,cluster+relay-replies`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,19 @@ def _gc_relaxed() -> None:
     gc.set_threshold(20_000, 10, 100)
 
 
-PATCHES: dict[str, Callable[[], None]] = {"gc-relaxed": _gc_relaxed}
+def _relay_replies() -> None:
+    """The relay on the layer's stock calls: `send` awaits Redis's reply and `receive` goes
+    through channels_redis's lock, tasks and buffer (relay.py falls back to them)."""
+    from realtime.layers import ShardSafeRedisChannelLayer
+
+    ShardSafeRedisChannelLayer.post = None  # type: ignore[assignment,method-assign]
+    ShardSafeRedisChannelLayer.receive_exclusive = None  # type: ignore[assignment,method-assign]
+
+
+PATCHES: dict[str, Callable[[], None]] = {
+    "gc-relaxed": _gc_relaxed,
+    "relay-replies": _relay_replies,
+}
 
 
 def apply_patches(names: str) -> None:

@@ -64,6 +64,10 @@ RELAY_BATCHES_RECEIVED = Counter(
 RELAY_ENTRIES_SENT = Counter(
     "skirmish_relay_entries_sent_total", "Snapshots, frames, inputs and notices in those batches"
 )
+RELAY_BATCHES_LOST = Counter(
+    "skirmish_relay_batches_lost_total",
+    "Batches other pods sent that never arrived (channel full or expired, Redis away)",
+)
 RELAY_ENTRIES_DROPPED = Counter(
     "skirmish_relay_entries_dropped_total", "Entries lost: a peer unreachable or too slow"
 )

@@ -60,6 +60,8 @@ class PodLink:
         self.last_sent = time.monotonic()
         self.messages_sent = 0
         self.entries_dropped = 0
+        self.batches_lost = 0  # the peer's batches that never reached us (gaps in "seq")
+        self._received_seq = 0
 
     def add(self, entry: Entry) -> None:
         if len(self.entries) >= MAX_PENDING_ENTRIES:  # the sender is stuck: shed the oldest
@@ -91,6 +93,9 @@ class PodLink:
         self._wake.set()
 
     async def _pump(self) -> None:
+        # The Redis layer can send without waiting for a reply (layers.py, `post`); others
+        # (the pub/sub layer, tests' in-memory layer) take the stock `send`.
+        send = getattr(self.layer, "post", None) or self.layer.send
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -102,10 +107,11 @@ class PodLink:
                 "type": BATCH_TYPE,
                 "from": self.pod,
                 "reply_to": self.own_channel,
+                "seq": self.messages_sent + 1,
                 "entries": entries,
             }
             try:
-                await self.layer.send(self.peer_channel, message)
+                await send(self.peer_channel, message)
                 self.messages_sent += 1
                 metrics.RELAY_BATCHES_SENT.inc()
                 metrics.RELAY_ENTRIES_SENT.inc(len(entries))
@@ -118,6 +124,15 @@ class PodLink:
                     len(entries),
                     exc_info=True,
                 )
+
+    def note_received(self, seq: int) -> None:
+        """Count the batches of this peer that went missing: sent (the channel full, Redis
+        briefly away) but never received. A lower number is a restarted peer."""
+        if seq > self._received_seq + 1 and self._received_seq:
+            lost = seq - self._received_seq - 1
+            self.batches_lost += lost
+            metrics.RELAY_BATCHES_LOST.inc(lost)
+        self._received_seq = seq
 
     async def close(self, grace: float = 1.0) -> None:
         """Stop, after giving what is pending (e.g. the closes of a drain) `grace` seconds."""
@@ -250,7 +265,8 @@ class Relay:
     async def start(self, on_batch: Callable[[dict[str, Any]], None]) -> None:
         if self.layer is None:
             return
-        self.channel = await self.layer.new_channel(prefix=f"skirmish.pod.{self.pod}")
+        if not self.channel:  # (a restarted relay keeps its channel and what waits there)
+            self.channel = await self.layer.new_channel(prefix=f"skirmish.pod.{self.pod}")
         self._receiver = asyncio.get_running_loop().create_task(self._receive(on_batch))
 
     async def stop(self) -> None:
@@ -258,6 +274,9 @@ class Relay:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
         await asyncio.gather(*(link.close() for link in self.links.values()))
+        close_dedicated = getattr(self.layer, "close_dedicated", None)
+        if close_dedicated is not None:
+            await close_dedicated()
 
     def next_conn_id(self) -> int:
         return next(self._conn_ids)
@@ -283,9 +302,12 @@ class Relay:
                 asyncio.get_running_loop().create_task(link.close(grace=0))
 
     async def _receive(self, on_batch: Callable[[dict[str, Any]], None]) -> None:
+        # Only this task reads the pod's channel: the Redis layer then reads it on a
+        # connection of its own (layers.py, `receive_exclusive`).
+        receive = getattr(self.layer, "receive_exclusive", None) or self.layer.receive
         while True:
             try:
-                message = await self.layer.receive(self.channel)
+                message = await receive(self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -294,7 +316,9 @@ class Relay:
                 continue
             if message.get("type") == BATCH_TYPE:
                 metrics.RELAY_BATCHES_RECEIVED.inc()
-                self.link(message["reply_to"]).last_heard = time.monotonic()
+                link = self.link(message["reply_to"])
+                link.last_heard = time.monotonic()
+                link.note_received(message.get("seq", 0))
                 try:
                     on_batch(message)
                 except Exception:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio
 from channels.exceptions import ChannelFull
 from channels_redis.core import RedisChannelLayer
+from prometheus_client import REGISTRY
 
 from realtime.layers import build_layer
+from realtime.relay import Relay
 from tests.support.redis_server import redis_server
 
 
@@ -108,3 +111,141 @@ async def test_stock_layers_read_what_it_sends_and_the_other_way(one_shard: str)
     for layer in (ours, stock):
         await layer.flush()
         await layer.close_pools()
+
+
+async def test_a_posted_batch_is_one_command_and_one_to_receive(one_shard: str) -> None:
+    """The relay's path: `post` writes the send script without waiting for a reply (its
+    connection runs with CLIENT REPLY OFF) and `receive_exclusive` reads with one BZPOPMIN
+    on a connection of its own, skipping the stock receive's lock, tasks and buffer."""
+    layer = build_layer("redis", [one_shard], capacity=100, expiry=10)
+    channel = await layer.new_channel(prefix="skirmish.pod.d")
+    await layer.post(channel, {"type": "relay.batch", "n": 0})  # connects both ends
+    assert (await asyncio.wait_for(layer.receive_exclusive(channel), 2))["n"] == 0
+    await command_calls(one_shard, reset=True)
+    for n in range(1, 21):
+        await layer.post(channel, {"type": "relay.batch", "n": n})
+    received = [(await asyncio.wait_for(layer.receive_exclusive(channel), 2)) for _ in range(20)]
+    assert [m["n"] for m in received] == list(range(1, 21))
+    assert all("__asgi_channel__" not in m for m in received)
+    calls = await command_calls(one_shard)
+    assert calls["eval"] == 20 and calls["bzpopmin"] == 20
+    assert calls["zadd"] == calls["expire"] == 20  # the same script as `send`
+    await layer.close_dedicated()
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_posting_and_exclusive_receiving_speak_the_stock_format(one_shard: str) -> None:
+    """What `post` writes, a stock `receive` reads, and `receive_exclusive` reads what a
+    stock `send` wrote: pods of two versions still relay during a rolling deploy."""
+    ours = build_layer("redis", [one_shard], capacity=100, expiry=10)
+    stock = RedisChannelLayer(hosts=[one_shard], prefix="skirmish", capacity=100, expiry=10)
+    to_stock = await stock.new_channel(prefix="skirmish.pod.s")
+    await ours.post(to_stock, {"type": "relay.batch", "n": 1})
+    assert (await asyncio.wait_for(stock.receive(to_stock), 2))["n"] == 1
+    to_ours = await ours.new_channel(prefix="skirmish.pod.o")
+    await stock.send(to_ours, {"type": "relay.batch", "n": 2})
+    assert (await asyncio.wait_for(ours.receive_exclusive(to_ours), 2))["n"] == 2
+    await ours.close_dedicated()
+    for layer in (ours, stock):
+        await layer.flush()
+        await layer.close_pools()
+
+
+async def test_posted_batches_reach_channels_on_both_shards(two_shards: list[str]) -> None:
+    layer = build_layer("redis", two_shards, capacity=100, expiry=10)
+    channels = [await layer.new_channel(prefix=f"skirmish.pod.q{n}") for n in range(24)]
+    assert {layer.consistent_hash(c) for c in channels} == {0, 1}
+    for n, channel in enumerate(channels):
+        await layer.post(channel, {"type": "relay.batch", "n": n})
+    received = [await asyncio.wait_for(layer.receive_exclusive(c), 2) for c in channels]
+    assert [m["n"] for m in received] == list(range(24))
+    await layer.close_dedicated()
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_a_post_past_capacity_is_dropped_without_disturbing_the_channel(
+    one_shard: str,
+) -> None:
+    layer = build_layer("redis", [one_shard], capacity=2, expiry=10)
+    channel = await layer.new_channel(prefix="skirmish.pod.e")
+    for n in range(5):
+        await layer.post(channel, {"type": "relay.batch", "n": n})  # no reply: no error
+    held = [(await asyncio.wait_for(layer.receive_exclusive(channel), 2))["n"] for _ in range(2)]
+    assert held == [0, 1]
+    with pytest.raises(TimeoutError):  # the three past capacity were never stored
+        await asyncio.wait_for(layer.receive_exclusive(channel), 0.3)
+    await layer.post(channel, {"type": "relay.batch", "n": 5})  # room again
+    assert (await asyncio.wait_for(layer.receive_exclusive(channel), 2))["n"] == 5
+    await layer.close_dedicated()
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_the_dedicated_connections_come_back_after_redis_drops_them(
+    one_shard: str,
+) -> None:
+    layer = build_layer("redis", [one_shard], capacity=100, expiry=10)
+    channel = await layer.new_channel(prefix="skirmish.pod.f")
+    await layer.post(channel, {"type": "relay.batch", "n": 0})
+    assert (await asyncio.wait_for(layer.receive_exclusive(channel), 2))["n"] == 0
+    admin = redis.asyncio.Redis.from_url(one_shard)
+    try:
+        waiting = asyncio.create_task(layer.receive_exclusive(channel))
+        await asyncio.sleep(0.1)  # blocked in BZPOPMIN
+        assert await admin.client_kill_filter(_type="normal", skipme=True) >= 2
+        with pytest.raises(redis.ConnectionError):
+            await asyncio.wait_for(waiting, 2)  # the reader learns, and its caller retries
+        delivered = None
+        for n in range(1, 20):  # a write or two may still go into the dead socket
+            with contextlib.suppress(redis.ConnectionError):
+                await layer.post(channel, {"type": "relay.batch", "n": n})
+            with contextlib.suppress(TimeoutError):
+                delivered = await asyncio.wait_for(layer.receive_exclusive(channel), 0.2)
+                break
+        assert delivered is not None and delivered["n"] >= 1
+    finally:
+        await admin.aclose()
+    await layer.close_dedicated()
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_a_pod_counts_the_relayed_batches_it_never_received(one_shard: str) -> None:
+    """Posting asks for no reply, so a batch refused by a full channel is lost silently
+    on the sending side; the receiving pod sees the gap in the batch numbers instead."""
+    layer = build_layer("redis", [one_shard], capacity=2, expiry=10)
+    sender, receiver = Relay(layer, "a"), Relay(layer, "b")
+    await sender.start(lambda message: None)
+    receiver.channel = await layer.new_channel(prefix="skirmish.pod.b")  # not reading yet
+    link = sender.link(receiver.channel)
+    for n in range(5):  # five batches while nobody reads: two fit
+        link.add(["f", "m1", 1, f"frame {n}".encode()])
+        link.flush()
+        await wait_for_condition(lambda n=n: link.messages_sent == n + 1)
+    lost_before = metric_value("skirmish_relay_batches_lost_total")
+    frames: list[bytes] = []
+    await receiver.start(lambda message: frames.extend(e[3] for e in message["entries"]))
+    await wait_for_condition(lambda: len(frames) == 2)
+    link.add(["f", "m1", 1, b"frame 5"])
+    link.flush()
+    await wait_for_condition(lambda: len(frames) == 3)
+    assert frames == [b"frame 0", b"frame 1", b"frame 5"]
+    assert receiver.link(sender.channel).batches_lost == 3
+    assert metric_value("skirmish_relay_batches_lost_total") == lost_before + 3
+    for relay in (sender, receiver):
+        await relay.stop()
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def wait_for_condition(condition: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def metric_value(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
