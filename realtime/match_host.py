@@ -142,7 +142,8 @@ class MatchHost:
             lease = self.leases.pop(hosted.id, None)
             self.matches.pop(hosted.id, None)
             with contextlib.suppress(Exception):  # without it, the last periodic one serves
-                await self.store.save_checkpoint(hosted.id, hosted.checkpoint())
+                if lease is not None:
+                    await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), lease.epoch)
             if lease is not None:
                 with contextlib.suppress(Exception):
                     await self.directory.release(lease)
@@ -224,6 +225,9 @@ class MatchHost:
             ):  # its last owner drained or died: carry on from there
                 hosted.restore(checkpoint)
                 log.info("match %s resumed from its checkpoint at tick %d", match_id, hosted.tick)
+                # At once, under our epoch: the pod that wrote it may only be paused, and
+                # from now on its late checkpoints are refused (a later owner's never are).
+                await self.store.save_checkpoint(match_id, hosted.checkpoint(), lease.epoch)
             self.matches[match_id] = hosted
             self.leases[match_id] = lease
             self.lease_deadline[match_id] = self.clock() + self.lease_ttl * 0.9
@@ -358,6 +362,10 @@ class MatchHost:
         """Our lease may have expired unrenewed (Redis unreachable): stop before a new owner
         starts, so that two pods never run the same match."""
         log.warning("lease of match %s not renewed in time; handing it over", hosted.id)
+        self._drop(hosted)
+
+    def _drop(self, hosted: HostedMatch) -> None:
+        """Stop hosting a match another pod has (or may have) now; its players reconnect."""
         self.matches.pop(hosted.id, None)
         self.leases.pop(hosted.id, None)
         self.lease_deadline.pop(hosted.id, None)
@@ -471,8 +479,16 @@ class MatchHost:
     async def _checkpoint_all(self) -> None:
         """A pod that dies loses at most the play since its last checkpoint."""
         for hosted in list(self.matches.values()):
-            if hosted.status == "running":
-                await self.store.save_checkpoint(hosted.id, hosted.checkpoint())
+            lease = self.leases.get(hosted.id)
+            if hosted.status != "running" or lease is None:
+                continue
+            if self.clock() > self.lease_deadline.get(hosted.id, math.inf):
+                continue  # unrenewed (a long pause): the next tick hands it over
+            saved = await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), lease.epoch)
+            if not saved and self.matches.get(hosted.id) is hosted:
+                # A later owner checkpointed it: we were paused or cut off past our lease.
+                log.warning("match %s has a newer owner; handing its players over", hosted.id)
+                self._drop(hosted)
 
     async def _check_remote_owners(self) -> None:
         for match_id, remote in list(self.relay.remote.items()):

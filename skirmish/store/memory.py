@@ -36,6 +36,7 @@ class MemoryStore:
         self._ratings: dict[tuple[str, str], float] = {}
         self._replays: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._checkpoints: dict[str, dict[str, Any]] = {}
+        self._checkpoint_epochs: dict[str, int] = {}
 
     async def close(self) -> None:
         return None
@@ -111,14 +112,19 @@ class MemoryStore:
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
         return _update(self._matches, match_id, change, "match")
 
-    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any]) -> None:
+    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
+        if epoch < self._checkpoint_epochs.get(match_id, 0):
+            return False
+        self._checkpoint_epochs[match_id] = epoch
         self._checkpoints[match_id] = checkpoint
+        return True
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
         return self._checkpoints.get(match_id)
 
     async def drop_checkpoint(self, match_id: str) -> None:
         self._checkpoints.pop(match_id, None)
+        self._checkpoint_epochs.pop(match_id, None)
 
     async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
         self._replays[match_id] = replay

@@ -28,6 +28,7 @@ Keys (`P` is the prefix, default "skirmish"), and how long they live:
     P:ratings:{mode}              hash player_id → rating            persistent
     P:replay:{match_id}           string, replay JSON (opt-in)       7 days
     P:checkpoint:{match_id}       string, checkpoint JSON            1 day; dropped at the end
+    P:checkpoint-epoch:{match_id} string, lease epoch of its writer  as P:checkpoint
 
 A ticket keeps `status` and `match_id` in hash fields of their own because the matching
 script must change them, and Redis's cjson re-encodes numbers with 14 significant digits,
@@ -64,6 +65,17 @@ TICKET_FIELDS = ("record", "status", "match_id", "player")
 
 # KEYS: ticket, player's searching claim, searching index.
 # ARGV: ticket id, record JSON, status, match_id, player id, created_at, ttl.
+# A checkpoint is written only by the lease epoch that wrote the last one, or a later one.
+SAVE_CHECKPOINT = """
+local fenced = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) < fenced then
+    return 0
+end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 ADD_TICKET = """
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[7]) then return 0 end
 redis.call('DEL', KEYS[1])
@@ -126,6 +138,9 @@ class _Keys:
     def checkpoint(self, match_id: str) -> str:
         return f"{self.prefix}:checkpoint:{match_id}"
 
+    def checkpoint_epoch(self, match_id: str) -> str:
+        return f"{self.prefix}:checkpoint-epoch:{match_id}"
+
 
 def _seconds(ttl: float) -> int:
     return max(1, math.ceil(ttl))
@@ -173,6 +188,7 @@ class RedisStore:
         self._lobby_ttl = _seconds(lobby_ttl)
         self._add_ticket = self._redis.register_script(ADD_TICKET)
         self._match_tickets = self._redis.register_script(MATCH_TICKETS)
+        self._save_checkpoint = self._redis.register_script(SAVE_CHECKPOINT)
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -395,16 +411,19 @@ class RedisStore:
 
     # -- checkpoints -----------------------------------------------------------------------
 
-    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any]) -> None:
-        key = self._keys.checkpoint(match_id)
-        await self._redis.set(key, orjson.dumps(checkpoint), ex=ACTIVE_MATCH_TTL)
+    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
+        keys = [self._keys.checkpoint(match_id), self._keys.checkpoint_epoch(match_id)]
+        args = [epoch, orjson.dumps(checkpoint), ACTIVE_MATCH_TTL]
+        return bool(await self._save_checkpoint(keys=keys, args=args))
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
         raw = await self._redis.get(self._keys.checkpoint(match_id))
         return None if raw is None else dict(orjson.loads(raw))
 
     async def drop_checkpoint(self, match_id: str) -> None:
-        await self._redis.delete(self._keys.checkpoint(match_id))
+        await self._redis.delete(
+            self._keys.checkpoint(match_id), self._keys.checkpoint_epoch(match_id)
+        )
 
     # -- replays ---------------------------------------------------------------------------
 

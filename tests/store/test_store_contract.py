@@ -285,11 +285,24 @@ async def test_checkpoints_keep_the_latest_exactly_and_can_be_dropped(store: Sto
     assert await store.get_checkpoint("m1") is None
     first = {"tick": 30, "state": [1, 18446744073709551615, [[1.5, 2.25]]]}
     latest = {"tick": 60, "state": [2, 12345678901234567890, [[0.1, 1e-7]]]}
-    await store.save_checkpoint("m1", first)
-    await store.save_checkpoint("m1", latest)
+    assert await store.save_checkpoint("m1", first, epoch=1)
+    assert await store.save_checkpoint("m1", latest, epoch=1)
     assert await store.get_checkpoint("m1") == latest  # floats and 64-bit ints intact
     await store.drop_checkpoint("m1")
     assert await store.get_checkpoint("m1") is None
+
+
+async def test_a_checkpoint_of_an_earlier_lease_epoch_is_refused(store: Store) -> None:
+    """The pod that lost a match (paused past its lease) must not overwrite what the pod
+    that took over saved: a failover after that would rewind the match."""
+    assert await store.save_checkpoint("m1", {"tick": 90, "by": "old"}, epoch=1)
+    assert await store.save_checkpoint("m1", {"tick": 95, "by": "new"}, epoch=2)
+    assert not await store.save_checkpoint("m1", {"tick": 120, "by": "old"}, epoch=1)
+    assert await store.get_checkpoint("m1") == {"tick": 95, "by": "new"}
+    assert await store.save_checkpoint("m1", {"tick": 100, "by": "new"}, epoch=2)
+    assert await store.save_checkpoint("m2", {"tick": 1}, epoch=1)  # per match
+    await store.drop_checkpoint("m1")  # the match ended: its fence goes with it
+    assert await store.save_checkpoint("m1", {"tick": 1}, epoch=1)
 
 
 async def test_replays_round_trip(store: Store) -> None:

@@ -1,0 +1,52 @@
+"""A pod that lost a match while paused must not rewind it: its late checkpoints are
+refused by the store, and the pod hands the match over when one is."""
+
+from __future__ import annotations
+
+from realtime.match_host import MatchHost
+from realtime.ownership import MemoryMatchDirectory
+from skirmish.settings import Settings
+from skirmish.store import MemoryStore
+from skirmish.store.records import MatchPlayer, MatchRecord
+
+MODES = Settings(token_secret="x" * 32).modes
+LEASE_TTL = 2.0
+
+
+async def test_a_paused_owner_cannot_overwrite_the_new_owners_checkpoint() -> None:
+    store = MemoryStore()
+    players = tuple(MatchPlayer(player_id=f"p{i}", name=f"p{i}", slot=i) for i in range(2))
+    await store.add_match(
+        MatchRecord(id="m1", mode="arena", seed=1, players=players, created_at=0.0)
+    )
+    world = [0.0]  # the time everyone else sees; the paused pod's own view stands still
+    directory = MemoryMatchDirectory(LEASE_TTL, clock=lambda: world[0])
+    old = MatchHost(
+        store, MODES, tick_rate=30, start_wait=0, pod="a", directory=directory,
+        lease_ttl=LEASE_TTL, clock=lambda: 0.0,
+    )  # fmt: skip
+    new = MatchHost(
+        store, MODES, tick_rate=30, start_wait=0, pod="b", directory=directory,
+        lease_ttl=LEASE_TTL, clock=lambda: world[0],
+    )  # fmt: skip
+    try:
+        stale = await old._find("m1")
+        for _ in range(3):
+            old.tick_all()
+        await old._checkpoint_all()
+        assert (await store.get_checkpoint("m1"))["tick"] == 3  # type: ignore[index]
+
+        world[0] += 10 * LEASE_TTL  # "a" freezes past its lease; "b" takes the match over
+        taken = await new._find("m1")
+        assert taken is not stale and taken.tick == 3  # resumed from that checkpoint
+        assert new.leases["m1"].epoch == old.leases["m1"].epoch + 1
+
+        for _ in range(5):  # "a" wakes up, believing its lease good, and plays on alone
+            old.tick_all()
+        await old._checkpoint_all()
+        assert (await store.get_checkpoint("m1"))["tick"] == 3  # type: ignore[index]
+        assert "m1" not in old.matches  # refused: "a" let the match go
+        assert "m1" in new.matches
+    finally:
+        await old.stop()
+        await new.stop()
