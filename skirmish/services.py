@@ -84,13 +84,11 @@ def build_services(settings: Settings) -> Services:
     leadership: Leadership | None = None
     relay = Relay(None, settings.pod_name)
     store: Store
+    # A ticket's record outlives its search (the client reads its final status): 10× it.
+    ticket_ttl, lobby_ttl = settings.ticket_ttl_seconds * 10, settings.lobby_ttl_seconds
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url)
-        store = RedisStore(
-            settings.redis_url,
-            ticket_ttl=settings.ticket_ttl_seconds * 10,
-            lobby_ttl=settings.lobby_ttl_seconds,
-        )
+        store = RedisStore(settings.redis_url, ticket_ttl=ticket_ttl, lobby_ttl=lobby_ttl)
         directory = RedisMatchDirectory(redis, settings.lease_ttl_seconds)
         leadership = RedisLeadership(
             redis, "matcher", settings.pod_name, settings.leader_ttl_seconds
@@ -103,7 +101,7 @@ def build_services(settings: Settings) -> Services:
         )
         relay = Relay(layer, settings.pod_name)
     else:
-        store = MemoryStore()
+        store = MemoryStore(ticket_ttl=ticket_ttl, lobby_ttl=lobby_ttl)
         directory = MemoryMatchDirectory(settings.lease_ttl_seconds)  # host's and matcher's
     services = Services(
         settings=settings,

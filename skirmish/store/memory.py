@@ -1,42 +1,130 @@
 """The embedded store: plain dicts in one process.
 
 Atomicity is free here: no method awaits between its read and its write, so on one event
-loop nothing can interleave.
+loop nothing can interleave. Records expire as their Redis keys do (skirmish/store/ttl.py,
+the ticket and lobby TTLs of the settings), so a long-running embedded server holds what
+is live, not everything it ever saw: expired records read as absent at once and are swept
+out of memory at most a minute later.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
 from skirmish.errors import Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+from skirmish.store.ttl import ACTIVE_MATCH_TTL, match_ttl
 
+K = TypeVar("K")
 R = TypeVar("R")
 MAX_REPLAYS = 100  # the embedded store keeps the most recent ones only
+SWEEP_SECONDS = 60.0
 
 
-def _update(table: dict[str, R], key: str, change: Mutation[R], what: str) -> R:
+class Expiring(Generic[K, R]):
+    """A table whose entries vanish `ttl` seconds after their last write, as Redis keys do."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._items: dict[K, tuple[R, float]] = {}
+
+    def get(self, key: K) -> R | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[1] <= self._clock():
+            del self._items[key]
+            return None
+        return item[0]
+
+    def put(self, key: K, value: R, ttl: float) -> None:
+        self._items[key] = (value, self._clock() + ttl)
+
+    def pop(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def __contains__(self, key: K) -> bool:
+        return self.get(key) is not None
+
+    def values(self) -> list[R]:
+        now = self._clock()
+        return [value for value, deadline in self._items.values() if deadline > now]
+
+    def sweep(self) -> None:
+        now = self._clock()
+        for key in [k for k, (_, deadline) in self._items.items() if deadline <= now]:
+            del self._items[key]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _update(
+    table: Expiring[str, R], key: str, change: Mutation[R], what: str, ttl: Callable[[R], float]
+) -> R:
     current = table.get(key)
     if current is None:
         raise NotFound(f"{what} {key} not found")
-    table[key] = updated = change(current)
+    updated = change(current)
+    table.put(key, updated, ttl(updated))
     return updated
 
 
 class MemoryStore:
-    def __init__(self) -> None:
-        self._players: dict[str, PlayerRecord] = {}
-        self._tickets: dict[str, TicketRecord] = {}
+    def __init__(
+        self,
+        *,
+        ticket_ttl: float = 3600.0,
+        lobby_ttl: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock = clock
+        self._ticket_ttl = ticket_ttl
+        self._lobby_ttl = lobby_ttl
+        self._players: dict[str, PlayerRecord] = {}  # kept, as in Redis
+        self._tickets: Expiring[str, TicketRecord] = Expiring(clock)
         self._searching_by_player: dict[str, str] = {}
-        self._lobbies: dict[str, LobbyRecord] = {}
-        self._matches: dict[str, MatchRecord] = {}
-        self._ratings: dict[tuple[str, str], float] = {}
+        self._lobbies: Expiring[str, LobbyRecord] = Expiring(clock)
+        self._matches: Expiring[str, MatchRecord] = Expiring(clock)
+        self._ratings: dict[tuple[str, str], float] = {}  # kept, as in Redis
         self._replays: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._checkpoints: dict[str, dict[str, Any]] = {}
-        self._checkpoint_epochs: dict[str, int] = {}
+        self._checkpoints: Expiring[str, tuple[int, dict[str, Any]]] = Expiring(clock)
+        self._swept_at = clock()
+
+    def _sweep_now_and_then(self) -> None:
+        """On writes, at most once a minute: drop what expired unread."""
+        now = self._clock()
+        if now - self._swept_at < SWEEP_SECONDS:
+            return
+        self._swept_at = now
+        for table in (self._tickets, self._lobbies, self._matches, self._checkpoints):
+            table.sweep()
+        for player_id, ticket_id in list(self._searching_by_player.items()):
+            if ticket_id not in self._tickets:
+                del self._searching_by_player[player_id]
+
+    def sizes(self) -> dict[str, int]:
+        """Records held in memory per kind, expired ones not yet swept included."""
+        tables: dict[str, Any] = {
+            "players": self._players,
+            "tickets": self._tickets,
+            "lobbies": self._lobbies,
+            "matches": self._matches,
+            "checkpoints": self._checkpoints,
+            "replays": self._replays,
+            "searching": self._searching_by_player,
+        }
+        return {name: len(table) for name, table in tables.items()}
+
+    def _ticket_ttl_of(self, ticket: TicketRecord) -> float:
+        return self._ticket_ttl
+
+    def _lobby_ttl_of(self, lobby: LobbyRecord) -> float:
+        return self._lobby_ttl
 
     async def close(self) -> None:
         return None
@@ -48,16 +136,18 @@ class MemoryStore:
         return self._players.get(player_id)
 
     async def add_ticket(self, ticket: TicketRecord) -> None:
-        if ticket.player_id in self._searching_by_player:
+        self._sweep_now_and_then()
+        searching = self._searching_by_player.get(ticket.player_id)
+        if searching is not None and searching in self._tickets:
             raise Conflict("player already has a searching ticket")
-        self._tickets[ticket.id] = ticket
+        self._tickets.put(ticket.id, ticket, self._ticket_ttl)
         self._searching_by_player[ticket.player_id] = ticket.id
 
     async def get_ticket(self, ticket_id: str) -> TicketRecord | None:
         return self._tickets.get(ticket_id)
 
     async def update_ticket(self, ticket_id: str, change: Mutation[TicketRecord]) -> TicketRecord:
-        ticket = _update(self._tickets, ticket_id, change, "ticket")
+        ticket = _update(self._tickets, ticket_id, change, "ticket", self._ticket_ttl_of)
         # Only unlist this very ticket: the player may be searching with a newer one.
         if (
             ticket.status != "searching"
@@ -67,7 +157,8 @@ class MemoryStore:
         return ticket
 
     async def searching_tickets(self) -> list[TicketRecord]:
-        return [self._tickets[t] for t in self._searching_by_player.values()]
+        tickets = (self._tickets.get(t) for t in self._searching_by_player.values())
+        return [ticket for ticket in tickets if ticket is not None]
 
     async def match_tickets(self, ticket_ids: Iterable[str], match: MatchRecord) -> bool:
         tickets = [self._tickets.get(t) for t in ticket_ids]
@@ -76,13 +167,14 @@ class MemoryStore:
         for ticket in tickets:
             assert ticket is not None
             claimed = ticket.model_copy(update={"status": "matched", "match_id": match.id})
-            self._tickets[ticket.id] = claimed
+            self._tickets.put(ticket.id, claimed, self._ticket_ttl)
             self._searching_by_player.pop(ticket.player_id, None)
-        self._matches[match.id] = match
+        self._matches.put(match.id, match, match_ttl(match))
         return True
 
     async def add_lobby(self, lobby: LobbyRecord) -> None:
-        self._lobbies[lobby.id] = lobby
+        self._sweep_now_and_then()
+        self._lobbies.put(lobby.id, lobby, self._lobby_ttl)
 
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None:
         return self._lobbies.get(lobby_id)
@@ -91,12 +183,13 @@ class MemoryStore:
         return [lobby for lobby in self._lobbies.values() if lobby.status == "open"]
 
     async def update_lobby(self, lobby_id: str, change: Mutation[LobbyRecord]) -> LobbyRecord:
-        return _update(self._lobbies, lobby_id, change, "lobby")
+        return _update(self._lobbies, lobby_id, change, "lobby", self._lobby_ttl_of)
 
     async def add_match(self, match: MatchRecord) -> None:
+        self._sweep_now_and_then()
         if match.id in self._matches:
             raise Conflict(f"match {match.id} exists")
-        self._matches[match.id] = match
+        self._matches.put(match.id, match, match_ttl(match))
 
     async def get_match(self, match_id: str) -> MatchRecord | None:
         return self._matches.get(match_id)
@@ -110,21 +203,21 @@ class MemoryStore:
         return sorted(old, key=lambda m: m.created_at)[:limit]
 
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
-        return _update(self._matches, match_id, change, "match")
+        return _update(self._matches, match_id, change, "match", match_ttl)
 
     async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
-        if epoch < self._checkpoint_epochs.get(match_id, 0):
+        current = self._checkpoints.get(match_id)
+        if current is not None and epoch < current[0]:
             return False
-        self._checkpoint_epochs[match_id] = epoch
-        self._checkpoints[match_id] = checkpoint
+        self._checkpoints.put(match_id, (epoch, checkpoint), ACTIVE_MATCH_TTL)
         return True
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
-        return self._checkpoints.get(match_id)
+        current = self._checkpoints.get(match_id)
+        return None if current is None else current[1]
 
     async def drop_checkpoint(self, match_id: str) -> None:
-        self._checkpoints.pop(match_id, None)
-        self._checkpoint_epochs.pop(match_id, None)
+        self._checkpoints.pop(match_id)
 
     async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
         self._replays[match_id] = replay

@@ -52,12 +52,10 @@ from redis.typing import EncodableT
 from skirmish.errors import Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, match_ttl
 
 T = TypeVar("T")
 
-DAY = 24 * 3600
-ACTIVE_MATCH_TTL = DAY
-FINISHED_MATCH_TTL = 7 * DAY
 # Enough for every writer of a busy lobby to get its turn (a WATCH fails only because
 # another write succeeded), bounded so that a pathological hot key ends in a 409, not a hang.
 MAX_ATTEMPTS = 32
@@ -167,10 +165,6 @@ def _ticket_from(fields: Sequence[Any]) -> TicketRecord | None:
 
 def _decoded(members: Iterable[Any]) -> list[str]:
     return [member.decode() for member in members]
-
-
-def _match_ttl(match: MatchRecord) -> int:
-    return FINISHED_MATCH_TTL if match.status == "finished" else ACTIVE_MATCH_TTL
 
 
 class RedisStore:
@@ -312,7 +306,7 @@ class RedisStore:
             ],
             args=[
                 match.model_dump_json(),
-                _match_ttl(match),
+                match_ttl(match),
                 match.id,
                 self._ticket_ttl,
                 repr(match.created_at),
@@ -370,7 +364,7 @@ class RedisStore:
 
     async def add_match(self, match: MatchRecord) -> None:
         key = self._keys.match(match.id)
-        if not await self._redis.set(key, match.model_dump_json(), nx=True, ex=_match_ttl(match)):
+        if not await self._redis.set(key, match.model_dump_json(), nx=True, ex=match_ttl(match)):
             raise Conflict(f"match {match.id} exists")
         if match.status == "waiting":  # a crash in between leaves it unswept, never wrong
             await self._redis.zadd(self._keys.waiting_index, {match.id: match.created_at})
@@ -401,7 +395,7 @@ class RedisStore:
                 raise NotFound(f"match {match_id} not found")
             updated = change(MatchRecord.model_validate_json(raw))
             pipe.multi()
-            pipe.set(key, updated.model_dump_json(), ex=_match_ttl(updated))
+            pipe.set(key, updated.model_dump_json(), ex=match_ttl(updated))
             if updated.status != "waiting":
                 pipe.zrem(self._keys.waiting_index, match_id)
             await pipe.execute()
@@ -413,7 +407,7 @@ class RedisStore:
 
     async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
         keys = [self._keys.checkpoint(match_id), self._keys.checkpoint_epoch(match_id)]
-        args = [epoch, orjson.dumps(checkpoint), ACTIVE_MATCH_TTL]
+        args: list[EncodableT] = [epoch, orjson.dumps(checkpoint), ACTIVE_MATCH_TTL]
         return bool(await self._save_checkpoint(keys=keys, args=args))
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
