@@ -142,7 +142,7 @@ class MatchConsumer(DirectWebsocketConsumer):
             if not self.inputs.take(now):
                 self._throttled(now)
             elif hosted.status == "finished":
-                raise ProtocolError("not_running", "the match is over")
+                pass  # it crossed the final tick: the result is on its way, then the close
             else:
                 hosted.accept_input(seat, messages.input_seq(msg), msg)
         elif kind == "ping":

@@ -324,3 +324,35 @@ async def test_a_client_at_the_tick_rate_is_never_throttled(harness: Harness) ->
     acked = await receive_until(ws, lambda m: m["type"] == "error" or m.get("ack") == seq)
     assert acked["type"] == "snapshot" and "error" not in kinds
     await ws.disconnect()
+
+
+async def test_an_input_that_crosses_the_end_gets_no_error_only_the_result(
+    harness_factory: HarnessFactory,
+) -> None:
+    """Between the final tick and the result (stored first, then sent) a player's inputs
+    keep coming: they are ignored quietly, never answered with an error."""
+    harness = await harness_factory(arena_time_limit_seconds=1)
+    store = harness.services.store
+    hold = asyncio.Event()
+    update_match = store.update_match
+
+    async def slow_update_match(*args: object, **kwargs: object) -> object:
+        await hold.wait()  # the result's write takes its time
+        return await update_match(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.update_match = slow_update_match  # type: ignore[method-assign]
+    match = await harness.new_match(players=1)
+    ws, _ = await harness.join(match, 0)
+    host = harness.services.host
+    for _ in range(300):
+        if host.matches[match.id].status == "finished":
+            break
+        await asyncio.sleep(0.01)
+    assert host.matches[match.id].status == "finished"
+    for seq in range(1000, 1005):
+        await ws.send_to(text_data=input_frame(seq))
+    await asyncio.sleep(0.1)
+    hold.set()
+    result = await receive_until(ws, lambda m: m["type"] in ("result", "error"))
+    assert result["type"] == "result"
+    assert await close_code(ws) == 1000
