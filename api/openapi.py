@@ -90,7 +90,12 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
         schema = ep.query.model_json_schema()
         required = set(schema.get("required", ()))
         params += [
-            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": _query_value(prop),
+            }
             for name, prop in schema["properties"].items()
         ]
     if params:
@@ -103,3 +108,20 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
     if ep.auth:
         op["security"] = [{"player": []}]
     return op
+
+
+def _query_value(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without pydantic's `null` branch of an optional field: a
+    query string cannot say null, it leaves the parameter out (what `required: false`
+    already says), and fuzzers would otherwise send "not a string, not null" values that no
+    query string can carry."""
+    branches = prop.get("anyOf")
+    if not branches:
+        return prop
+    kept = [branch for branch in branches if branch.get("type") != "null"]
+    if len(kept) != 1:
+        return prop
+    rest = {key: value for key, value in prop.items() if key != "anyOf"}
+    if rest.get("default", "") is None:
+        del rest["default"]
+    return {**kept[0], **rest}

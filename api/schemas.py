@@ -131,8 +131,7 @@ class LobbiesQuery(BaseModel):
     limit: int = Field(50, ge=1, le=100, description="lobbies per page")
     after: str | None = Field(
         None,
-        min_length=1,
-        max_length=64,
+        pattern=r"^l_[0-9a-f]{16}$",
         description="the `next` of the previous page: the id of its last lobby",
     )
 

@@ -239,8 +239,19 @@ def test_operations_declare_auth_body_and_path_parameters(openapi: dict[str, Any
         in_query = {p["name"]: p for p in params if p["in"] == "query"}
         assert set(in_query) == QUERY_PARAMETERS.get(key, set()), key
         assert not any(p["required"] for p in in_query.values()), key
+        for param in in_query.values():  # a query string carries text or nothing, never null
+            assert "anyOf" not in param["schema"] and param["schema"]["type"] != "null", key
         assert len(in_path) + len(in_query) == len(params), key
     assert len(ids) == len(DOCUMENTED), "operationIds must be unique"
+    lobbies = {
+        p["name"]: p["schema"] for p in operations(openapi)[("GET", "/v1/lobbies")]["parameters"]
+    }
+    assert lobbies["after"] == {
+        "type": "string",
+        "pattern": "^l_[0-9a-f]{16}$",
+        "title": "After",
+        "description": "the `next` of the previous page: the id of its last lobby",
+    }
 
 
 def refs(node: Any) -> Iterator[str]:

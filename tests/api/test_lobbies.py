@@ -400,11 +400,20 @@ def test_a_lobby_that_starts_between_pages_does_not_shift_the_next_page(api: Api
 
 @pytest.mark.parametrize(
     "query",
-    ["?limit=0", "?limit=101", "?limit=two", "?limit=1&limit=2", "?page=2", "?after="],
+    [
+        "?limit=0",
+        "?limit=101",
+        "?limit=two",
+        "?limit=1&limit=2",
+        "?page=2",
+        "?after=",
+        "?after=5",  # not a lobby id at all
+    ],
 )
 def test_a_bad_lobby_list_query_is_refused(api: Api, query: str) -> None:
     assert_error(api.sign_in("ada").get(LOBBIES + query), 422, "invalid_query")
 
 
 def test_an_unknown_lobby_cursor_is_not_found(api: Api) -> None:
-    assert_error(api.sign_in("ada").get(LOBBIES + "?after=l_nope"), 404, "not_found")
+    unknown = "l_" + "0" * 16  # shaped like a lobby id, but no such lobby
+    assert_error(api.sign_in("ada").get(LOBBIES + f"?after={unknown}"), 404, "not_found")
