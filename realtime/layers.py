@@ -8,6 +8,8 @@ channels by consistent hashing: every pod must list the same hosts in the same o
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from typing import Any
 
@@ -15,6 +17,10 @@ from channels.exceptions import ChannelFull
 from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis.asyncio.connection import AbstractConnection
+
+log = logging.getLogger(__name__)
+
+ACKNOWLEDGE_EVERY_SECONDS = 1.0
 
 # channels_redis's send, as one atomic script: drop expired messages, refuse past capacity,
 # add, refresh the key's expiry. Same keys, same data: stock receivers read what it writes.
@@ -53,8 +59,10 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
     # Connections of this process's own, outside the pools, made on the loop that uses them:
     # ("post", shard) for `post`, (channel, shard) for each `receive_exclusive` reader.
     _dedicated: dict[tuple[str, int], AbstractConnection] | None = None
-    _dedicated_lock: asyncio.Lock | None = None
+    _dedicated_locks: dict[tuple[str, int], asyncio.Lock] | None = None
     _dedicated_loop: asyncio.AbstractEventLoop | None = None
+    _acknowledged_at: dict[int, float] | None = None  # shard → last `post` sent by `send`
+    silence_margin = 5.0  # seconds past BZPOPMIN's timeout before a reader gives up on it
 
     def consistent_hash(self, value: str) -> int:
         if "!" in value:
@@ -97,12 +105,18 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         Waiting for a reply costs a process a wake-up per message (a reply lands ~0.1 ms
         after the tick's work, when the loop has gone back to sleep) plus redis-py's pool,
         retry and parse layers; a relay batch every tick to every peer pays that 30 times a
-        second. What the reply would say (the channel is full) the receiver learns anyway,
-        from the gap in its batch numbers (relay.py). Raises only when the write fails.
+        second. What a reply would say comes back another way: a full channel shows as a
+        gap in the receiver's batch numbers (relay.py), and once a second per shard the
+        message goes by `send`, whose reply raises what the server refuses (a replica
+        after a failover, an ACL change). Otherwise raises only when the write fails.
         """
         assert "!" in channel, "post is for process-local channels"
         index = self.consistent_hash(channel)
-        connection = await self._dedicated_connection("post", index)
+        if self._acknowledgement_due(index):
+            await self.send(channel, message)
+            return
+        key = ("post", index)
+        connection = await self._dedicated_connection(key, index)
         now = time.time()
         command = connection.pack_command(
             "EVAL",
@@ -118,7 +132,7 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         try:
             await connection.send_packed_command(command, check_health=False)
         except BaseException:
-            await self._drop_dedicated("post", index)
+            await self._drop_dedicated(key, connection)
             raise
 
     async def receive_exclusive(self, channel: str) -> dict[str, Any]:
@@ -127,60 +141,80 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         tasks, an `asyncio.wait` and a buffer per message (each a hop of the event loop)."""
         real_channel = self.non_local_name(channel)
         index = self.consistent_hash(real_channel)
-        key = self.prefix + real_channel
+        key = (channel, index)
         while True:
-            connection = await self._dedicated_connection(channel, index)
+            connection = await self._dedicated_connection(key, index)
             try:
                 await connection.send_packed_command(
-                    connection.pack_command("BZPOPMIN", key, self.brpop_timeout),
+                    connection.pack_command(
+                        "BZPOPMIN", self.prefix + real_channel, self.brpop_timeout
+                    ),
                     check_health=False,
                 )
-                # A little past BZPOPMIN's own timeout: a connection that went silent is
-                # replaced rather than waited on for ever.
-                reply = await connection.read_response(timeout=self.brpop_timeout + 5)
+                # BZPOPMIN answers within its own timeout; a connection silent for longer
+                # is dead without a reset (a node gone, a partition) and is replaced.
+                async with asyncio.timeout(self.brpop_timeout + self.silence_margin):
+                    reply = await connection.read_response(timeout=math.inf)
+            except TimeoutError:
+                log.warning("Redis connection of %s went silent; reconnecting", channel)
+                await self._drop_dedicated(key, connection)
+                continue
             except BaseException:  # cancelled or broken mid-command: its state is unknown
-                await self._drop_dedicated(channel, index)
+                await self._drop_dedicated(key, connection)
                 raise
-            if reply is None:
+            if reply is None:  # BZPOPMIN's own timeout: nothing came
                 continue
             message: dict[str, Any] = self.deserialize(reply[1])
             if message.pop("__asgi_channel__", channel) == channel:
                 return message
 
-    async def _dedicated_connection(self, role: str, index: int) -> AbstractConnection:
+    def _acknowledgement_due(self, index: int) -> bool:
+        now = time.monotonic()
+        if self._acknowledged_at is None:
+            self._acknowledged_at = {}
+        if now - self._acknowledged_at.get(index, -math.inf) < ACKNOWLEDGE_EVERY_SECONDS:
+            return False
+        self._acknowledged_at[index] = now
+        return True
+
+    async def _dedicated_connection(self, key: tuple[str, int], index: int) -> AbstractConnection:
         loop = asyncio.get_running_loop()
-        if (
-            self._dedicated is None
-            or self._dedicated_lock is None
-            or self._dedicated_loop is not loop
-        ):
+        if self._dedicated is None or self._dedicated_loop is not loop:
             # a connection belongs to the loop it was made on: a new loop starts afresh
-            self._dedicated, self._dedicated_lock = {}, asyncio.Lock()
+            self._dedicated, self._dedicated_locks = {}, {}
             self._dedicated_loop = loop
-        connection = self._dedicated.get((role, index))
-        if connection is not None and connection.is_connected:
+        connection = self._dedicated.get(key)
+        # Between commands neither kind of connection has anything to read: bytes or an
+        # end of file there mean the server closed it (or, for a reply-off one, answers).
+        if connection is not None and connection.is_connected and not await connection.can_read():
             return connection
-        async with self._dedicated_lock:
-            connection = self._dedicated.get((role, index))
-            if connection is None or not connection.is_connected:
+        lock = self._dedicated_locks.setdefault(key, asyncio.Lock())  # one shard's wait
+        async with lock:  # is not another's
+            connection = self._dedicated.get(key)
+            if connection is None or not connection.is_connected or await connection.can_read():
+                if connection is not None:
+                    await self._drop_dedicated(key, connection)
                 pool = self.connection(index).connection_pool
                 connection = pool.make_connection()
-                await connection.connect()
-                if role == "post":
-                    await connection.send_packed_command(
-                        connection.pack_command("CLIENT", "REPLY", "OFF"), check_health=False
-                    )
-                self._dedicated[(role, index)] = connection
+                try:
+                    await connection.connect()
+                    if key[0] == "post":
+                        command = connection.pack_command("CLIENT", "REPLY", "OFF")
+                        await connection.send_packed_command(command, check_health=False)
+                except BaseException:
+                    await connection.disconnect(nowait=True)
+                    raise
+                self._dedicated[key] = connection
         return connection
 
-    async def _drop_dedicated(self, role: str, index: int) -> None:
-        connection = (self._dedicated or {}).pop((role, index), None)
-        if connection is not None:
-            await connection.disconnect(nowait=True)
+    async def _drop_dedicated(self, key: tuple[str, int], connection: AbstractConnection) -> None:
+        if self._dedicated is not None and self._dedicated.get(key) is connection:
+            del self._dedicated[key]  # (a newer connection under the same key stays)
+        await connection.disconnect(nowait=True)
 
     async def close_dedicated(self) -> None:
-        for role, index in list(self._dedicated or {}):
-            await self._drop_dedicated(role, index)
+        for key, connection in list((self._dedicated or {}).items()):
+            await self._drop_dedicated(key, connection)
 
     async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
         if not channel.endswith("!"):  # a shared channel: keep the stock at-least-once path

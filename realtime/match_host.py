@@ -214,6 +214,7 @@ class MatchHost:
         mode = self.modes.get(record.mode)
         if mode is None:  # a pod of another version created it
             raise NotFound(f"mode {record.mode!r} is not played on this server")
+        claimed_at = self.clock()  # the lease runs from here, however slow what follows
         lease = await self.directory.claim(match_id, self.pod, self.relay.channel)
         if lease.pod == self.pod and lease.channel == self.relay.channel:
             hosted = HostedMatch(
@@ -227,10 +228,15 @@ class MatchHost:
                 log.info("match %s resumed from its checkpoint at tick %d", match_id, hosted.tick)
                 # At once, under our epoch: the pod that wrote it may only be paused, and
                 # from now on its late checkpoints are refused (a later owner's never are).
-                await self.store.save_checkpoint(match_id, hosted.checkpoint(), lease.epoch)
+                if not await self.store.save_checkpoint(
+                    match_id, hosted.checkpoint(), lease.epoch
+                ):  # a later owner saved one already: our claim went stale meanwhile
+                    with contextlib.suppress(Exception):
+                        await self.directory.release(lease)
+                    raise Draining("the match moved; reconnect")
             self.matches[match_id] = hosted
             self.leases[match_id] = lease
-            self.lease_deadline[match_id] = self.clock() + self.lease_ttl * 0.9
+            self.lease_deadline[match_id] = claimed_at + self.lease_ttl * 0.9
             metrics.MATCHES_HOSTED.set(len(self.matches))
             return hosted
         if not self.relay.enabled:
@@ -485,10 +491,14 @@ class MatchHost:
             if self.clock() > self.lease_deadline.get(hosted.id, math.inf):
                 continue  # unrenewed (a long pause): the next tick hands it over
             saved = await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), lease.epoch)
-            if not saved and self.matches.get(hosted.id) is hosted:
-                # A later owner checkpointed it: we were paused or cut off past our lease.
-                log.warning("match %s has a newer owner; handing its players over", hosted.id)
-                self._drop(hosted)
+            if saved or self.matches.get(hosted.id) is not hosted:
+                continue
+            if await self.directory.holder(hosted.id) == lease:  # the fence and lease disagree
+                log.error("checkpoint of match %s refused while its lease is ours", hosted.id)
+                continue  # (the fence's key lost, say): keep playing; its lease decides
+            # A later owner checkpointed it: we were paused or cut off past our lease.
+            log.warning("match %s has a newer owner; handing its players over", hosted.id)
+            self._drop(hosted)
 
     async def _check_remote_owners(self) -> None:
         for match_id, remote in list(self.relay.remote.items()):

@@ -87,7 +87,7 @@ class PodLink:
         if not self.entries and now - self.last_sent < KEEPALIVE_SECONDS:
             return
         self.last_sent = now
-        if self._task is None:
+        if self._task is None or self._task.done():  # (stopped with its relay, restarted)
             self._task = asyncio.get_running_loop().create_task(self._pump())
         self._idle.clear()
         self._wake.set()
@@ -124,6 +124,8 @@ class PodLink:
                     len(entries),
                     exc_info=True,
                 )
+            if not self.entries:
+                self._idle.set()  # what `close` waits for
 
     def note_received(self, seq: int) -> None:
         """Count the batches of this peer that went missing: sent (the channel full, Redis

@@ -50,3 +50,43 @@ async def test_a_paused_owner_cannot_overwrite_the_new_owners_checkpoint() -> No
     finally:
         await old.stop()
         await new.stop()
+
+
+async def hosting_one_running_match(clock: list[float]) -> tuple[MemoryStore, MatchHost]:
+    store = MemoryStore()
+    players = tuple(MatchPlayer(player_id=f"p{i}", name=f"p{i}", slot=i) for i in range(2))
+    await store.add_match(
+        MatchRecord(id="m1", mode="arena", seed=1, players=players, created_at=0.0)
+    )
+    directory = MemoryMatchDirectory(LEASE_TTL, clock=lambda: clock[0])
+    host = MatchHost(
+        store, MODES, tick_rate=30, start_wait=0, directory=directory, lease_ttl=LEASE_TTL,
+        clock=lambda: clock[0],
+    )  # fmt: skip
+    await host._find("m1")
+    host.tick_all()  # started: nobody else is coming
+    return store, host
+
+
+async def test_a_pod_past_its_lease_deadline_writes_no_checkpoint() -> None:
+    clock = [0.0]
+    store, host = await hosting_one_running_match(clock)
+    try:
+        clock[0] += LEASE_TTL  # unrenewed for a whole ttl: another pod may own it now
+        await host._checkpoint_all()
+        assert await store.get_checkpoint("m1") is None
+    finally:
+        await host.stop()
+
+
+async def test_a_refused_checkpoint_drops_the_match_only_if_the_lease_moved() -> None:
+    clock = [0.0]
+    store, host = await hosting_one_running_match(clock)
+    try:
+        # The fence says a later epoch wrote (its key outlived a reset directory, say) but
+        # the lease is still ours: the lease decides, and the match plays on here.
+        assert await store.save_checkpoint("m1", {"tick": 0}, epoch=99)
+        await host._checkpoint_all()
+        assert "m1" in host.matches
+    finally:
+        await host.stop()

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from realtime.layers import build_layer
 from realtime.relay import Relay
+from tests.support.freezing_proxy import FreezingProxy
 from tests.support.redis_server import redis_server
 
 
@@ -208,6 +209,8 @@ async def test_the_dedicated_connections_come_back_after_redis_drops_them(
     finally:
         await admin.aclose()
     await layer.close_dedicated()
+    with contextlib.suppress(redis.ConnectionError):  # the stock pool's killed connection
+        await layer.flush()  # fails its next command once (stock redis-py behaviour)
     await layer.flush()
     await layer.close_pools()
 
@@ -249,3 +252,64 @@ async def wait_for_condition(condition: Callable[[], bool], timeout: float = 2.0
 
 def metric_value(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_posting_asks_redis_for_no_replies(one_shard: str) -> None:
+    layer = build_layer("redis", [one_shard], capacity=100, expiry=10)
+    channel = await layer.new_channel(prefix="skirmish.pod.g")
+    for n in range(5):
+        await layer.post(channel, {"type": "relay.batch", "n": n})
+    received = [
+        (await asyncio.wait_for(layer.receive_exclusive(channel), 2))["n"] for _ in range(5)
+    ]
+    assert received == list(range(5))
+    posting = layer._dedicated[("post", 0)]  # type: ignore[index]
+    await asyncio.sleep(0.05)  # time for any reply to arrive
+    assert posting.is_connected and not await posting.can_read()  # not one byte came back
+    await layer.close_dedicated()
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_a_reader_whose_connection_goes_silent_reconnects(one_shard: str) -> None:
+    """A Redis host that vanishes without a reset leaves the reader's BZPOPMIN unanswered
+    for ever; past BZPOPMIN's own timeout the reader replaces its connection."""
+    sender = build_layer("redis", [one_shard], capacity=100, expiry=10)
+    async with FreezingProxy(one_shard).running() as proxy:
+        reader = build_layer("redis", [proxy.url], capacity=100, expiry=10)
+        reader.brpop_timeout, reader.silence_margin = 0.2, 0.5
+        channel = await reader.new_channel(prefix="skirmish.pod.h")
+        await sender.post(channel, {"type": "relay.batch", "n": 1})
+        assert (await asyncio.wait_for(reader.receive_exclusive(channel), 2))["n"] == 1
+        proxy.freeze()  # the reader's connection: open, and silent from now on
+        waiting = asyncio.create_task(reader.receive_exclusive(channel))
+        await asyncio.sleep(0.3)
+        await sender.post(channel, {"type": "relay.batch", "n": 2})
+        assert (await asyncio.wait_for(waiting, 3))["n"] == 2
+        await reader.close_dedicated()
+        await reader.close_pools()
+    await sender.close_dedicated()
+    await sender.flush()
+    await sender.close_pools()
+
+
+async def test_what_redis_refuses_reaches_the_sender_within_a_second(one_shard: str) -> None:
+    """CLIENT REPLY OFF hides errors too; once a second per shard a post goes by `send`,
+    whose reply raises them (here: Redis turned replica, as after a failover)."""
+    layer = build_layer("redis", [one_shard], capacity=100, expiry=10)
+    channel = await layer.new_channel(prefix="skirmish.pod.i")
+    await layer.post(channel, {"type": "relay.batch", "n": 0})
+    admin = redis.asyncio.Redis.from_url(one_shard)
+    await admin.replicaof("127.0.0.1", "1")  # read-only from now on; no client is killed
+    try:
+        deadline = asyncio.get_running_loop().time() + 3
+        with pytest.raises(redis.ReadOnlyError):
+            while asyncio.get_running_loop().time() < deadline:
+                await layer.post(channel, {"type": "relay.batch", "n": 1})
+                await asyncio.sleep(1 / 30)
+    finally:
+        await admin.replicaof("NO", "ONE")
+        await admin.aclose()
+    await layer.close_dedicated()
+    await layer.flush()
+    await layer.close_pools()

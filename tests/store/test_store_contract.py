@@ -301,6 +301,8 @@ async def test_a_checkpoint_of_an_earlier_lease_epoch_is_refused(store: Store) -
     assert await store.get_checkpoint("m1") == {"tick": 95, "by": "new"}
     assert await store.save_checkpoint("m1", {"tick": 100, "by": "new"}, epoch=2)
     assert await store.save_checkpoint("m2", {"tick": 1}, epoch=1)  # per match
+    assert await store.save_checkpoint("m2", {"tick": 2}, epoch=10)  # numbers, not text:
+    assert not await store.save_checkpoint("m2", {"tick": 3}, epoch=9)  # 9 < 10
     await store.drop_checkpoint("m1")  # the match ended: its fence goes with it
     assert await store.save_checkpoint("m1", {"tick": 1}, epoch=1)
 
