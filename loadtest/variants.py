@@ -14,6 +14,8 @@ here and have landed in realtime/match_host.py and realtime/asgi.py. Pending:
 `gc-relaxed`, fewer garbage collections (docs/performance.md). `relay-replies` goes the
 other way: the relay as it was before `post` and `receive_exclusive` (realtime/layers.py),
 for a side-by-side measurement of what they save (`--targets cluster,cluster+relay-replies`).
+`tick-grid` (pods ticking in phase on one wall-clock grid) was measured without a gain
+beyond this host's noise and has not landed (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -70,7 +72,27 @@ def _relay_replies() -> None:
     ShardSafeRedisChannelLayer.receive_exclusive = None  # type: ignore[assignment,method-assign]
 
 
+def _tick_grid() -> None:
+    """Every pod's tick loop starts on a boundary of one wall-clock grid (multiples of the
+    tick interval), so that pods tick in phase and a peer's batch lands while the pod is
+    still awake from its own tick."""
+    import asyncio
+    import time
+
+    from realtime.match_host import MatchHost
+
+    original = MatchHost._run
+
+    async def aligned(self: MatchHost) -> None:
+        interval = 1.0 / self.tick_rate
+        await asyncio.sleep(interval - time.time() % interval)
+        await original(self)
+
+    MatchHost._run = aligned  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
+    "tick-grid": _tick_grid,
     "gc-relaxed": _gc_relaxed,
     "relay-replies": _relay_replies,
 }

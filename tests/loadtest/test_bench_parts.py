@@ -107,3 +107,29 @@ def test_cluster_plans_split_each_match_or_keep_it_on_its_owner(split: bool) -> 
         on_owner = sum(url.startswith(owner.replace("http", "ws")) for url in urls)
         assert urls[0].startswith(owner.replace("http", "ws"))  # the first socket claims it
         assert on_owner == (PLAYERS // 2 if split else PLAYERS)
+
+
+def test_bench_patches_apply_in_the_pod_process_only(tmp_path: Path) -> None:
+    """Patches monkeypatch the product, so the benchmark applies them in its pod processes;
+    here too, a fresh interpreter checks what they change and refuses unknown names."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from loadtest.variants import apply_patches\n"
+        "from realtime.layers import ShardSafeRedisChannelLayer as Layer\n"
+        "from realtime.match_host import MatchHost\n"
+        "original = MatchHost._run\n"
+        "apply_patches('relay-replies, tick-grid')\n"
+        "assert Layer.post is None and Layer.receive_exclusive is None\n"
+        "assert MatchHost._run is not original\n"
+        "try:\n"
+        "    apply_patches('warp-drive')\n"
+        "except ValueError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "refused: unknown patch 'warp-drive'" in done.stdout
