@@ -214,9 +214,14 @@ class MatchHost:
         mode = self.modes.get(record.mode)
         if mode is None:  # a pod of another version created it
             raise NotFound(f"mode {record.mode!r} is not played on this server")
-        claimed_at = self.clock()  # the lease runs from here, however slow what follows
         lease = await self.directory.claim(match_id, self.pod, self.relay.channel)
         if lease.pod == self.pod and lease.channel == self.relay.channel:
+            # The claim may hand back a lease of ours that this pod let go unrenewed (Redis
+            # was unreachable a while): renew it, so that it runs at least as long as the
+            # deadline set below from this moment, however slow what follows.
+            claimed_at = self.clock()
+            if await self.directory.renew([lease]):
+                raise Draining("the match moved; reconnect")
             hosted = HostedMatch(
                 record, mode, self.clock() + self.start_wait, self.clock, self.record_replays
             )

@@ -90,3 +90,20 @@ async def test_a_refused_checkpoint_drops_the_match_only_if_the_lease_moved() ->
         assert "m1" in host.matches
     finally:
         await host.stop()
+
+
+async def test_a_lease_handed_back_by_a_claim_runs_as_long_as_the_pods_deadline() -> None:
+    """A pod that let a match go unrenewed (Redis away for a while) and gets a socket of
+    it again is handed its own, nearly expired lease back: it must not play on past it."""
+    clock = [0.0]
+    _, host = await hosting_one_running_match(clock)
+    try:
+        clock[0] += LEASE_TTL * 0.95  # past the pod's own deadline (0.9 ttl), lease still on
+        host.tick_all()
+        assert "m1" not in host.matches  # let go unrenewed
+        await host._find("m1")  # a player reconnects here: the claim hands the lease back
+        assert "m1" in host.matches
+        clock[0] = host.lease_deadline["m1"] - 0.01  # the last moment the pod plays it
+        assert await host.directory.holder("m1") == host.leases["m1"]
+    finally:
+        await host.stop()
