@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from skirmish import bot, cluster
+from skirmish.logs import log_config
 from skirmish.settings import Settings
 
 MAX_FRAME_BYTES = 4096  # larger client frames are closed with 1009 by the server
@@ -31,13 +33,19 @@ def serve_command(args: argparse.Namespace) -> int:
     from realtime.ws_protocol import DirectFramesProtocol
 
     settings = Settings()
+    logs = log_config(settings.log_format, args.log_level)
+    logging.config.dictConfig(logs)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     mode = (
         f"Redis at {redacted(settings.redis_url)}" if settings.redis_url else "embedded (in memory)"
     )
-    print(f"Skirmish {mode}: open http://{shown}:{port}/ in your browser", flush=True)
+    banner = f"Skirmish {mode}: open http://{shown}:{port}/ in your browser"
+    if settings.log_format == "json":  # every line a JSON object, this one too
+        logging.getLogger("skirmish").info(banner)
+    else:
+        print(banner, flush=True)
     uvicorn.run(
         "realtime.asgi:application_factory",
         factory=True,
@@ -52,6 +60,7 @@ def serve_command(args: argparse.Namespace) -> int:
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,  # costs CPU on every frame; snapshots are small
         lifespan="on",
+        log_config=logs,
         log_level=args.log_level,
         access_log=not args.no_access_log,
         timeout_graceful_shutdown=10,

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    # "json": one JSON object per line (time, level, logger, message and, for requests,
+    # method, path, status, client), for a log pipeline; "text" for a terminal.
+    log_format: Literal["text", "json"] = "text"
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
     pod_name: str = Field(
         default_factory=socket.gethostname, validation_alias=AliasChoices("POD_NAME")
