@@ -9,8 +9,10 @@ fields of their own (method, path, status, client) rather than inside a sentence
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
+TRACE = 5  # uvicorn's level below DEBUG
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 JSON_FIELDS = "%(levelname)s %(name)s %(message)s"  # and "time", ISO 8601 in UTC
 
@@ -21,6 +23,21 @@ class PlainFields(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.__dict__.pop("color_message", None)
+        return True
+
+
+# A match token rides in the socket's subprotocol list (`token.<jwt>`); uvicorn's debug and
+# trace lines print handshake headers and scopes. No log line may carry one, in any format.
+SECRETS = re.compile(r"(token\.|Bearer )?eyJ[\w-]*\.[\w-]*\.[\w-]*")
+
+
+class Redacted(logging.Filter):
+    """Tokens out of every record, whatever logger and level wrote it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "eyJ" in message:
+            record.msg, record.args = SECRETS.sub("[token]", message), None
         return True
 
 
@@ -38,7 +55,11 @@ class RequestFields(logging.Filter):
 
 
 def log_config(log_format: str, level: str = "info") -> dict[str, Any]:
+    """`level` is uvicorn's (`--log-level`); our own loggers keep INFO unless it asks for
+    more detail, so that `--log-level warning` quiets uvicorn, not the pod's own news."""
+    logging.addLevelName(TRACE, "TRACE")  # uvicorn's, registered by uvicorn only later
     level = level.upper()
+    root_level = level if logging.getLevelName(level) < logging.INFO else "INFO"
     if log_format == "json":
         formatter: dict[str, Any] = {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -57,13 +78,21 @@ def log_config(log_format: str, level: str = "info") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_fields": {"()": RequestFields}, "plain": {"()": PlainFields}},
+        "filters": {
+            "request_fields": {"()": RequestFields},
+            "plain": {"()": PlainFields},
+            "redacted": {"()": Redacted},
+        },
         "formatters": {"default": formatter, "access": access},
         "handlers": {
-            "default": {**handler, "formatter": "default", "filters": ["plain"]},
-            "access": {**handler, "formatter": "access", "filters": ["request_fields"]},
+            "default": {**handler, "formatter": "default", "filters": ["plain", "redacted"]},
+            "access": {
+                **handler,
+                "formatter": "access",
+                "filters": ["request_fields", "redacted"],
+            },
         },
-        "root": {"handlers": ["default"], "level": level},
+        "root": {"handlers": ["default"], "level": root_level},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +60,10 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 @contextmanager
 def skirmish_server(
-    tmp_path: Path, env: Mapping[str, str] | None = None, port: int | None = None
+    tmp_path: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
     """`skirmish serve` as a real uvicorn process on a free loopback port."""
     port = port or free_port()
@@ -70,7 +73,7 @@ def skirmish_server(
         full_env.pop("REDIS_URL", None)  # embedded unless the test asks for Redis
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [SKIRMISH, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [SKIRMISH, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=full_env,
