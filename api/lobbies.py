@@ -33,9 +33,12 @@ def require_member(lobby: LobbyRecord, player_id: str) -> None:
         raise Forbidden("you are not in this lobby")
 
 
-@endpoint("POST", "/v1/lobbies", body=LobbyIn, response=LobbyOut, status=201, errors=(400, 404))
+@endpoint(
+    "POST", "/v1/lobbies", body=LobbyIn, response=LobbyOut, status=201, errors=(400, 404, 409)
+)
 async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
-    """Create a lobby; the caller becomes its host and first member."""
+    """Create a lobby; the caller becomes its host and first member (409 `already_in_lobby`
+    while the caller is in another open lobby: a player gathers in one at a time)."""
     mode = ctx.services.modes.get(body.mode)
     if mode is None:
         raise NotFound(f"unknown mode {body.mode!r}; see GET /v1/modes")
@@ -92,7 +95,8 @@ async def change(ctx: Context, transition: object) -> LobbyOut:
 
 @endpoint("POST", "/v1/lobbies/{lobby_id}/join", response=LobbyOut, errors=(404, 409))
 async def join_lobby(ctx: Context) -> LobbyOut:
-    """Join an open lobby (joining twice is harmless)."""
+    """Join an open lobby (joining twice is harmless; 409 `already_in_lobby` while in
+    another open one)."""
     me = LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name)
 
     def join(lobby: LobbyRecord) -> LobbyRecord:

@@ -26,3 +26,7 @@ class NotFound(SkirmishError):
 
 class Conflict(SkirmishError):
     status, code = 409, "conflict"
+
+
+class AlreadyInLobby(Conflict):
+    code = "already_in_lobby"

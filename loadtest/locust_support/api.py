@@ -176,18 +176,23 @@ class Api:
 
     def regroup(self, lobby: dict[str, Any], prefix: str) -> dict[str, Any]:
         """Alone in our lobby? Move to an older one: players who all created a lobby at
-        the same moment end up together, in the oldest (which never moves)."""
+        the same moment end up together, in the oldest (which never moves). A player is in
+        one open lobby at a time, so ours is left first; if the older one filled meanwhile,
+        we gather again from scratch."""
         if len(lobby.get("members") or []) != 1:
             return lobby
-        for other in self.joinable_lobbies(prefix):
-            if _age(other) >= _age(lobby):
-                break
+        older = [lb for lb in self.joinable_lobbies(prefix) if _age(lb) < _age(lobby)]
+        if not older:
+            return lobby
+        self.lobby(lobby["id"], "leave")
+        for other in older:
             reply = self.lobby(other["id"], "join")
             if reply is not None and reply.status == 200:
-                self.lobby(lobby["id"], "leave")
                 self.lobby(other["id"], "ready", {"ready": True})
-                return reply.body
-        return lobby
+                return dict(reply.body)
+        again = self.join_some_lobby(prefix, self.settings.lobby_size) or lobby
+        self.lobby(again["id"], "ready", {"ready": True})
+        return again
 
     def lobby_match(self, report: Report, prefix: str = "lt-play") -> Access | None:
         """Gather in a lobby, get ready, start it as its host; reports `MM lobby→started`."""

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from skirmish.errors import Conflict, NotFound
+from skirmish.errors import AlreadyInLobby, Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 from skirmish.store.ttl import ACTIVE_MATCH_TTL, match_ttl
@@ -174,6 +174,7 @@ class MemoryStore:
 
     async def add_lobby(self, lobby: LobbyRecord) -> None:
         self._sweep_now_and_then()
+        self._require_elsewhere_free(lobby.gathering, lobby.id)
         self._lobbies.put(lobby.id, lobby, self._lobby_ttl)
 
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None:
@@ -183,7 +184,20 @@ class MemoryStore:
         return [lobby for lobby in self._lobbies.values() if lobby.status == "open"]
 
     async def update_lobby(self, lobby_id: str, change: Mutation[LobbyRecord]) -> LobbyRecord:
-        return _update(self._lobbies, lobby_id, change, "lobby", self._lobby_ttl_of)
+        def guarded(current: LobbyRecord) -> LobbyRecord:
+            updated = change(current)
+            self._require_elsewhere_free(updated.gathering - current.gathering, lobby_id)
+            return updated
+
+        return _update(self._lobbies, lobby_id, guarded, "lobby", self._lobby_ttl_of)
+
+    def _require_elsewhere_free(self, players: frozenset[str], lobby_id: str) -> None:
+        if not players:
+            return
+        for lobby in self._lobbies.values():
+            taken = players & lobby.gathering
+            if taken and lobby.id != lobby_id:
+                raise AlreadyInLobby(f"player {min(taken)} is in lobby {lobby.id}; leave it first")
 
     async def add_match(self, match: MatchRecord) -> None:
         self._sweep_now_and_then()

@@ -56,6 +56,13 @@ class LobbyRecord(Record):
     def member(self, player_id: str) -> LobbyMember | None:
         return next((m for m in self.members if m.player_id == player_id), None)
 
+    @property
+    def gathering(self) -> frozenset[str]:
+        """The players this lobby holds while it is open: each may be in one such lobby."""
+        if self.status != "open":
+            return frozenset()
+        return frozenset(m.player_id for m in self.members)
+
 
 class MatchPlayer(Record):
     player_id: str

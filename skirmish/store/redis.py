@@ -20,6 +20,9 @@ Keys (`P` is the prefix, default "skirmish"), and how long they live:
     P:lobby:{lobby_id}            string, LobbyRecord JSON           lobby_ttl (1 h), renewed
                                                                       on every write
     P:lobbies:open                sorted set lobby_id → created_at   as P:tickets:searching
+    P:in-lobby:{player_id}        string: the open lobby the player  as its lobby, renewed
+                                  is in (one at a time)               with it; deleted when
+                                                                      the player leaves it
     P:match:{match_id}            string, MatchRecord JSON           1 day while waiting or
                                                                       running, 7 days finished
     P:matches:waiting             sorted set match_id → created_at   entries leave when the
@@ -49,7 +52,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
-from skirmish.errors import Conflict, NotFound
+from skirmish.errors import AlreadyInLobby, Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, match_ttl
@@ -123,6 +126,9 @@ class _Keys:
 
     def lobby(self, lobby_id: str) -> str:
         return f"{self.prefix}:lobby:{lobby_id}"
+
+    def in_lobby(self, player_id: str) -> str:
+        return f"{self.prefix}:in-lobby:{player_id}"
 
     def match(self, match_id: str) -> str:
         return f"{self.prefix}:match:{match_id}"
@@ -317,18 +323,44 @@ class RedisStore:
 
     # -- lobbies ---------------------------------------------------------------------------
 
-    def _queue_lobby(self, pipe: Pipeline, lobby: LobbyRecord) -> None:
-        """The lobby and its place in the open index, written in the same MULTI."""
+    def _queue_lobby(self, pipe: Pipeline, lobby: LobbyRecord, before: LobbyRecord | None) -> None:
+        """The lobby, its place in the open index and its members' claims, in one MULTI."""
         pipe.set(self._keys.lobby(lobby.id), lobby.model_dump_json(), ex=self._lobby_ttl)
         if lobby.status == "open":
             pipe.zadd(self._keys.open_index, {lobby.id: lobby.created_at})
         else:
             pipe.zrem(self._keys.open_index, lobby.id)
+        for player_id in lobby.gathering:
+            pipe.set(self._keys.in_lobby(player_id), lobby.id, ex=self._lobby_ttl)
+        gone = (before.gathering if before else frozenset()) - lobby.gathering
+        if gone:  # (a player's claim only ever names the one open lobby they are in)
+            pipe.delete(*(self._keys.in_lobby(player_id) for player_id in gone))
+
+    async def _require_elsewhere_free(
+        self, pipe: Pipeline, players: frozenset[str], lobby_id: str
+    ) -> None:
+        """WATCH the arriving players' claims, and refuse any who is in another open lobby."""
+        if not players:
+            return
+        ordered = sorted(players)
+        keys = [self._keys.in_lobby(player_id) for player_id in ordered]
+        await pipe.watch(*keys)
+        claims = await pipe.mget(keys)
+        for player_id, claim in zip(ordered, claims, strict=True):
+            if claim is None or claim.decode() == lobby_id:
+                continue
+            other = await self.get_lobby(claim.decode())
+            if other is not None and player_id in other.gathering:
+                raise AlreadyInLobby(f"player {player_id} is in lobby {other.id}; leave it first")
 
     async def add_lobby(self, lobby: LobbyRecord) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            self._queue_lobby(pipe, lobby)
+        async def attempt(pipe: Pipeline) -> None:
+            await self._require_elsewhere_free(pipe, lobby.gathering, lobby.id)
+            pipe.multi()
+            self._queue_lobby(pipe, lobby, None)
             await pipe.execute()
+
+        await self._transact([self._keys.lobby(lobby.id)], attempt, f"lobby {lobby.id}")
 
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None:
         raw = await self._redis.get(self._keys.lobby(lobby_id))
@@ -352,9 +384,13 @@ class RedisStore:
             raw = await pipe.get(key)
             if raw is None:
                 raise NotFound(f"lobby {lobby_id} not found")
-            updated = change(LobbyRecord.model_validate_json(raw))
+            current = LobbyRecord.model_validate_json(raw)
+            updated = change(current)
+            await self._require_elsewhere_free(
+                pipe, updated.gathering - current.gathering, lobby_id
+            )
             pipe.multi()
-            self._queue_lobby(pipe, updated)
+            self._queue_lobby(pipe, updated, current)
             await pipe.execute()
             return updated
 

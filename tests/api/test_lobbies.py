@@ -417,3 +417,14 @@ def test_a_bad_lobby_list_query_is_refused(api: Api, query: str) -> None:
 def test_an_unknown_lobby_cursor_is_not_found(api: Api) -> None:
     unknown = "l_" + "0" * 16  # shaped like a lobby id, but no such lobby
     assert_error(api.sign_in("ada").get(LOBBIES + f"?after={unknown}"), 404, "not_found")
+
+
+def test_a_player_gathers_in_one_open_lobby_at_a_time(api: Api) -> None:
+    ada, bob = api.sign_in("ada"), api.sign_in("bob")
+    mine = create_lobby(ada)["id"]
+    theirs = create_lobby(bob)["id"]
+    assert_error(ada.post(f"{LOBBIES}/{theirs}/join"), 409, "already_in_lobby")
+    refused = ada.post(LOBBIES, json={"mode": "arena", "name": "second", "max_players": 4})
+    assert_error(refused, 409, "already_in_lobby")
+    ok(ada.post(f"{LOBBIES}/{mine}/leave"))
+    ok(ada.post(f"{LOBBIES}/{theirs}/join"))  # free again

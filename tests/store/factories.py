@@ -38,14 +38,15 @@ def match(ticket_ids: list[str] | None = None, match_id: str | None = None) -> M
     )
 
 
-def lobby(max_players: int = 4) -> LobbyRecord:
+def lobby(max_players: int = 4, host: str | None = None) -> LobbyRecord:
+    host = host or new_id("p")  # a player is in one open lobby at a time
     return LobbyRecord(
         id=new_id("l"),
         name="friday night",
         mode="arena",
-        host_id="host",
+        host_id=host,
         max_players=max_players,
-        members=(LobbyMember(player_id="host", name="Host"),),
+        members=(LobbyMember(player_id=host, name="Host"),),
         created_at=NOW,
     )
 
@@ -73,3 +74,14 @@ def joiner(player_id: str) -> Callable[[LobbyRecord], LobbyRecord]:
         return current.model_copy(update={"members": (*current.members, member)})
 
     return join
+
+
+def leaver(player_id: str) -> Callable[[LobbyRecord], LobbyRecord]:
+    """The lobby leave of api/lobbies.py: the last one out closes it."""
+
+    def leave(current: LobbyRecord) -> LobbyRecord:
+        members = tuple(m for m in current.members if m.player_id != player_id)
+        status = current.status if members else "closed"
+        return current.model_copy(update={"members": members, "status": status})
+
+    return leave

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from skirmish.errors import Conflict
+from skirmish.errors import AlreadyInLobby, Conflict
 from skirmish.store.records import MatchRecord
 from skirmish.store.redis import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, RedisStore
-from tests.store.factories import joiner, lobby, match, ticket
+from tests.store.factories import joiner, leaver, lobby, match, ticket
 
 PODS = 5
 
@@ -134,3 +134,16 @@ async def test_expired_records_drop_out_of_the_indexes(
     assert await store.open_lobbies() == [fresh]
     assert await raw.zrange(f"{prefix}:tickets:searching", 0, -1) == [kept.id.encode()]
     assert await raw.zrange(f"{prefix}:lobbies:open", 0, -1) == [fresh.id.encode()]
+
+
+async def test_one_player_joining_two_lobbies_at_once_gets_one(pods: list[RedisStore]) -> None:
+    lobbies = [lobby(), lobby()]
+    for lb in lobbies:
+        await pods[0].add_lobby(lb)
+    for _ in range(10):  # races on two pods, again and again
+        joins = [pods[n].update_lobby(lb.id, joiner("racer")) for n, lb in enumerate(lobbies)]
+        results = await asyncio.gather(*joins, return_exceptions=True)
+        won = [r for r in results if not isinstance(r, BaseException)]
+        assert len(won) == 1, results
+        assert all(isinstance(r, AlreadyInLobby) for r in results if r not in won)
+        await pods[0].update_lobby(won[0].id, leaver("racer"))

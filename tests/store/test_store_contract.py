@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from skirmish.errors import Conflict, NotFound
+from skirmish.errors import AlreadyInLobby, Conflict, NotFound
 from skirmish.store import MemoryStore, Store
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, new_id
 from skirmish.store.redis import RedisStore
-from tests.store.factories import NOW, cancel, joiner, lobby, match, ticket
+from tests.store.factories import NOW, cancel, joiner, leaver, lobby, match, ticket
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -174,7 +174,7 @@ async def test_update_lobby(store: Store) -> None:
 
     joined = await store.update_lobby(lb.id, joiner("p2"))
 
-    assert [m.player_id for m in joined.members] == ["host", "p2"]
+    assert [m.player_id for m in joined.members] == [lb.host_id, "p2"]
     assert await store.get_lobby(lb.id) == joined
     assert await store.open_lobbies() == [joined]
 
@@ -326,3 +326,25 @@ async def test_rating_increments_from_concurrent_matches_all_count(store: Store)
         "p2": 984.0,
         "p3": 991.5,
     }
+
+
+async def test_a_player_is_in_one_open_lobby_at_a_time(store: Store) -> None:
+    first, second = lobby(), lobby()
+    await store.add_lobby(first)
+    await store.add_lobby(second)
+    await store.update_lobby(first.id, joiner("p9"))
+    with pytest.raises(AlreadyInLobby):  # joining another while in one
+        await store.update_lobby(second.id, joiner("p9"))
+    with pytest.raises(AlreadyInLobby):  # or hosting another
+        await store.add_lobby(lobby(host="p9"))
+    unchanged = await store.get_lobby(second.id)
+    assert unchanged is not None and unchanged.members == second.members  # nothing changed
+    await store.update_lobby(first.id, joiner("p9"))  # the same lobby again: harmless
+    await store.update_lobby(first.id, leaver("p9"))
+    await store.update_lobby(second.id, joiner("p9"))  # free once out of the first
+
+    def start(current: LobbyRecord) -> LobbyRecord:
+        return current.model_copy(update={"status": "started"})
+
+    await store.update_lobby(second.id, start)  # a started lobby holds nobody back
+    await store.add_lobby(lobby(host="p9"))
