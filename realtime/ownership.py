@@ -18,7 +18,10 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from skirmish.store.memory import Expiring
+
 EPOCH_TTL_SECONDS = 24 * 3600
+SWEEP_EVERY_CLAIMS = 1000  # the embedded directory drops what expired unread this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +56,25 @@ class MatchDirectory(Protocol):
 
 
 class MemoryMatchDirectory:
+    """In one process. Leases and epochs expire as their Redis keys do, so a long-running
+    embedded server does not keep one of each for every match it ever hosted."""
+
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.clock = clock
         self._leases: dict[str, tuple[Lease, float]] = {}
-        self._epochs: dict[str, int] = {}
+        self._epochs: Expiring[str, int] = Expiring(clock)
+        self._claims = 0
 
     async def claim(self, match_id: str, pod: str, channel: str) -> Lease:
         current = await self.holder(match_id)
         if current is not None:
             return current
-        epoch = self._epochs[match_id] = self._epochs.get(match_id, 0) + 1
+        epoch = (self._epochs.get(match_id) or 0) + 1
+        self._epochs.put(match_id, epoch, EPOCH_TTL_SECONDS)
+        self._claims += 1
+        if self._claims % SWEEP_EVERY_CLAIMS == 0:
+            self._sweep()
         lease = Lease(match_id, pod, epoch, channel)
         self._leases[match_id] = (lease, self.clock() + self.ttl)
         return lease
@@ -81,9 +92,23 @@ class MemoryMatchDirectory:
         if await self.holder(lease.match_id) == lease:
             del self._leases[lease.match_id]
 
+    def _sweep(self) -> None:
+        """Drop what expired unread: leases let go unrenewed, epochs a day old."""
+        self._epochs.sweep()
+        now = self.clock()
+        for match_id in [m for m, (_, until) in self._leases.items() if until <= now]:
+            del self._leases[match_id]
+
+    def sizes(self) -> tuple[int, int]:
+        """(leases, epochs) held in memory, expired ones not yet swept included."""
+        return len(self._leases), len(self._epochs)
+
     async def holder(self, match_id: str) -> Lease | None:
         entry = self._leases.get(match_id)
-        if entry is None or entry[1] <= self.clock():
+        if entry is None:
+            return None
+        if entry[1] <= self.clock():
+            del self._leases[match_id]  # expired, as its Redis key would be
             return None
         return entry[0]
 

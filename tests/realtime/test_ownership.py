@@ -10,7 +10,12 @@ import pytest
 from redis.asyncio import Redis
 
 from realtime.leader import MemoryLeadership, RedisLeadership
-from realtime.ownership import MemoryMatchDirectory, RedisMatchDirectory
+from realtime.ownership import (
+    EPOCH_TTL_SECONDS,
+    SWEEP_EVERY_CLAIMS,
+    MemoryMatchDirectory,
+    RedisMatchDirectory,
+)
 from tests.support.redis_server import redis_server
 
 TTL = 0.5
@@ -80,3 +85,17 @@ async def test_one_matcher_leads_until_it_resigns_or_dies(redis_url: str) -> Non
 
 async def test_the_embedded_pod_always_leads() -> None:
     assert await MemoryLeadership().acquire_or_renew()
+
+
+async def test_the_embedded_directory_forgets_old_leases_and_epochs() -> None:
+    """A long-running embedded server claims a match after another; what expired unread
+    (leases let go unrenewed, epochs a day old) does not stay in memory for ever."""
+    now = [0.0]
+    directory = MemoryMatchDirectory(TTL, clock=lambda: now[0])
+    for n in range(SWEEP_EVERY_CLAIMS - 1):
+        await directory.claim(f"m{n}", "pod", "chan")  # never renewed nor released
+    assert directory.sizes() == (SWEEP_EVERY_CLAIMS - 1, SWEEP_EVERY_CLAIMS - 1)
+    now[0] += EPOCH_TTL_SECONDS + 1
+    fresh = await directory.claim("new", "pod", "chan")  # the claim that sweeps
+    assert directory.sizes() == (1, 1) and fresh.epoch == 1
+    assert await directory.holder("new") == fresh
