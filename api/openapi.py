@@ -119,9 +119,9 @@ def _query_value(prop: dict[str, Any]) -> dict[str, Any]:
     if not branches:
         return prop
     kept = [branch for branch in branches if branch.get("type") != "null"]
-    if len(kept) != 1:
-        return prop
     rest = {key: value for key, value in prop.items() if key != "anyOf"}
     if rest.get("default", "") is None:
         del rest["default"]
-    return {**kept[0], **rest}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {"anyOf": kept, **rest}

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from skirmish.store.records import id_pattern
+
 # Letters of any script (with their combining marks), digits, and a little punctuation; no
 # control or invisible formatting characters, so one name cannot pass for another. Spelled
 # with Unicode classes rather than `\w`, which means ASCII only to an OpenAPI (ECMA-262)
@@ -131,7 +133,7 @@ class LobbiesQuery(BaseModel):
     limit: int = Field(50, ge=1, le=100, description="lobbies per page")
     after: str | None = Field(
         None,
-        pattern=r"^l_[0-9a-f]{16}$",
+        pattern=id_pattern("l"),
         description="the `next` of the previous page: the id of its last lobby",
     )
 

@@ -12,8 +12,16 @@ LobbyStatus = Literal["open", "started", "closed"]
 MatchStatus = Literal["waiting", "running", "finished"]
 
 
+ID_BYTES = 8
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
+    return f"{prefix}_{secrets.token_hex(ID_BYTES)}"
+
+
+def id_pattern(prefix: str) -> str:
+    """The regular expression every id `new_id(prefix)` makes matches, and nothing else."""
+    return rf"^{prefix}_[0-9a-f]{{{2 * ID_BYTES}}}$"
 
 
 class Record(BaseModel):
