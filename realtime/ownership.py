@@ -61,8 +61,7 @@ class MemoryMatchDirectory:
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
-        self.clock = clock
-        self._leases: dict[str, tuple[Lease, float]] = {}
+        self._leases: Expiring[str, Lease] = Expiring(clock)
         self._epochs: Expiring[str, int] = Expiring(clock)
         self._claims = 0
 
@@ -73,44 +72,32 @@ class MemoryMatchDirectory:
         epoch = (self._epochs.get(match_id) or 0) + 1
         self._epochs.put(match_id, epoch, EPOCH_TTL_SECONDS)
         self._claims += 1
-        if self._claims % SWEEP_EVERY_CLAIMS == 0:
-            self._sweep()
+        if self._claims % SWEEP_EVERY_CLAIMS == 0:  # drop what expired unread
+            self._leases.sweep()
+            self._epochs.sweep()
         lease = Lease(match_id, pod, epoch, channel)
-        self._leases[match_id] = (lease, self.clock() + self.ttl)
+        self._leases.put(match_id, lease, self.ttl)
         return lease
 
     async def renew(self, leases: Sequence[Lease]) -> list[Lease]:
         lost = []
         for lease in leases:
             if await self.holder(lease.match_id) == lease:
-                self._leases[lease.match_id] = (lease, self.clock() + self.ttl)
+                self._leases.put(lease.match_id, lease, self.ttl)
             else:
                 lost.append(lease)
         return lost
 
     async def release(self, lease: Lease) -> None:
         if await self.holder(lease.match_id) == lease:
-            del self._leases[lease.match_id]
-
-    def _sweep(self) -> None:
-        """Drop what expired unread: leases let go unrenewed, epochs a day old."""
-        self._epochs.sweep()
-        now = self.clock()
-        for match_id in [m for m, (_, until) in self._leases.items() if until <= now]:
-            del self._leases[match_id]
+            self._leases.pop(lease.match_id)
 
     def sizes(self) -> tuple[int, int]:
         """(leases, epochs) held in memory, expired ones not yet swept included."""
         return len(self._leases), len(self._epochs)
 
     async def holder(self, match_id: str) -> Lease | None:
-        entry = self._leases.get(match_id)
-        if entry is None:
-            return None
-        if entry[1] <= self.clock():
-            del self._leases[match_id]  # expired, as its Redis key would be
-            return None
-        return entry[0]
+        return self._leases.get(match_id)
 
 
 CLAIM = """
