@@ -464,16 +464,16 @@ class MatchHost:
             if lease not in lost:  # leave a margin: stop before anyone else may start
                 self.lease_deadline[lease.match_id] = renewed_at + self.lease_ttl * 0.9
         for lease in lost:
-            hosted = self.matches.get(lease.match_id)
             if self.leases.get(lease.match_id) != lease:
                 continue  # released or replaced meanwhile
-            self.leases.pop(lease.match_id, None)
-            self.lease_deadline.pop(lease.match_id, None)
-            if hosted is not None:  # fenced: another pod has it now; our players go there
-                del self.matches[lease.match_id]
-                log.warning("lost the lease of match %s; handing its players over", hosted.id)
-                hosted.close_all(CloseCode.RESTART, "match moved")
-        metrics.MATCHES_HOSTED.set(len(self.matches))
+            hosted = self.matches.get(lease.match_id)
+            if hosted is None:
+                self.leases.pop(lease.match_id, None)
+                self.lease_deadline.pop(lease.match_id, None)
+                continue
+            # Fenced: another pod has it now; our players go there.
+            log.warning("lost the lease of match %s; handing its players over", hosted.id)
+            self._drop(hosted)
 
     def _drop_silent_edges(self) -> None:
         """An edge pod that died leaves seats that look online and keep their last input:
