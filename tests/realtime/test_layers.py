@@ -35,8 +35,7 @@ async def test_process_local_channels_deliver_across_two_shards(two_shards: list
         await layer.send(channel, {"type": "relay.batch", "n": n})
     received = [await asyncio.wait_for(layer.receive(c), 2) for c in channels]
     assert [m["n"] for m in received] == list(range(24))
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 def test_an_unknown_layer_kind_is_refused(tmp_path: Path) -> None:
@@ -48,6 +47,15 @@ def test_an_unknown_layer_kind_is_refused(tmp_path: Path) -> None:
 def one_shard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with redis_server(tmp_path_factory.mktemp("shard")) as url:
         yield url
+
+
+async def shut(layer: RedisChannelLayer) -> None:
+    """Close what a test opened: our layer's dedicated connections, its keys and pools."""
+    close_dedicated = getattr(layer, "close_dedicated", None)
+    if close_dedicated is not None:
+        await close_dedicated()
+    await layer.flush()
+    await layer.close_pools()
 
 
 async def command_calls(url: str, reset: bool = False) -> dict[str, int]:
@@ -80,8 +88,7 @@ async def test_a_relayed_batch_costs_two_redis_round_trips(one_shard: str) -> No
     # separate expire, and the backup set's copy and removal.
     assert not {"eval", "zcount", "zpopmin"} & calls.keys(), calls
     assert calls["zadd"] == calls["expire"] == 20  # inside the script only
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_a_full_channel_refuses_and_keeps_what_it_holds(one_shard: str) -> None:
@@ -95,8 +102,7 @@ async def test_a_full_channel_refuses_and_keeps_what_it_holds(one_shard: str) ->
     assert received == [0, 1, 2]
     await layer.send(channel, {"type": "relay.batch", "n": 4})  # room again
     assert (await asyncio.wait_for(layer.receive(channel), 2))["n"] == 4
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_stock_layers_read_what_it_sends_and_the_other_way(one_shard: str) -> None:
@@ -110,8 +116,7 @@ async def test_stock_layers_read_what_it_sends_and_the_other_way(one_shard: str)
         assert (await asyncio.wait_for(receiver.receive(local), 2))["via"] == "local"
         assert (await asyncio.wait_for(receiver.receive("skirmish.shared"), 2))["via"] == "shared"
     for layer in (ours, stock):
-        await layer.flush()
-        await layer.close_pools()
+        await shut(layer)
 
 
 async def test_a_posted_batch_is_one_command_and_one_to_receive(one_shard: str) -> None:
@@ -131,9 +136,7 @@ async def test_a_posted_batch_is_one_command_and_one_to_receive(one_shard: str) 
     calls = await command_calls(one_shard)
     assert calls["eval"] == 20 and calls["bzpopmin"] == 20
     assert calls["zadd"] == calls["expire"] == 20  # the same script as `send`
-    await layer.close_dedicated()
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_posting_and_exclusive_receiving_speak_the_stock_format(one_shard: str) -> None:
@@ -147,10 +150,8 @@ async def test_posting_and_exclusive_receiving_speak_the_stock_format(one_shard:
     to_ours = await ours.new_channel(prefix="skirmish.pod.o")
     await stock.send(to_ours, {"type": "relay.batch", "n": 2})
     assert (await asyncio.wait_for(ours.receive_exclusive(to_ours), 2))["n"] == 2
-    await ours.close_dedicated()
     for layer in (ours, stock):
-        await layer.flush()
-        await layer.close_pools()
+        await shut(layer)
 
 
 async def test_posted_batches_reach_channels_on_both_shards(two_shards: list[str]) -> None:
@@ -161,9 +162,7 @@ async def test_posted_batches_reach_channels_on_both_shards(two_shards: list[str
         await layer.post(channel, {"type": "relay.batch", "n": n})
     received = [await asyncio.wait_for(layer.receive_exclusive(c), 2) for c in channels]
     assert [m["n"] for m in received] == list(range(24))
-    await layer.close_dedicated()
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_a_post_past_capacity_is_dropped_without_disturbing_the_channel(
@@ -179,9 +178,7 @@ async def test_a_post_past_capacity_is_dropped_without_disturbing_the_channel(
         await asyncio.wait_for(layer.receive_exclusive(channel), 0.3)
     await layer.post(channel, {"type": "relay.batch", "n": 5})  # room again
     assert (await asyncio.wait_for(layer.receive_exclusive(channel), 2))["n"] == 5
-    await layer.close_dedicated()
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_the_dedicated_connections_come_back_after_redis_drops_them(
@@ -208,11 +205,9 @@ async def test_the_dedicated_connections_come_back_after_redis_drops_them(
         assert delivered is not None and delivered["n"] >= 1
     finally:
         await admin.aclose()
-    await layer.close_dedicated()
     with contextlib.suppress(redis.ConnectionError):  # the stock pool's killed connection
         await layer.flush()  # fails its next command once (stock redis-py behaviour)
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_a_pod_counts_the_relayed_batches_it_never_received(one_shard: str) -> None:
@@ -239,8 +234,7 @@ async def test_a_pod_counts_the_relayed_batches_it_never_received(one_shard: str
     assert metric_value("skirmish_relay_batches_lost_total") == lost_before + 3
     for relay in (sender, receiver):
         await relay.stop()
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def wait_for_condition(condition: Callable[[], bool], timeout: float = 2.0) -> None:
@@ -266,9 +260,7 @@ async def test_posting_asks_redis_for_no_replies(one_shard: str) -> None:
     posting = layer._dedicated[("post", 0)]  # type: ignore[index]
     await asyncio.sleep(0.05)  # time for any reply to arrive
     assert posting.is_connected and not await posting.can_read()  # not one byte came back
-    await layer.close_dedicated()
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
 
 
 async def test_a_reader_whose_connection_goes_silent_reconnects(one_shard: str) -> None:
@@ -288,9 +280,7 @@ async def test_a_reader_whose_connection_goes_silent_reconnects(one_shard: str) 
         assert (await asyncio.wait_for(waiting, 3))["n"] == 2
         await reader.close_dedicated()
         await reader.close_pools()
-    await sender.close_dedicated()
-    await sender.flush()
-    await sender.close_pools()
+    await shut(sender)
 
 
 async def test_what_redis_refuses_reaches_the_sender_within_a_second(one_shard: str) -> None:
@@ -310,6 +300,4 @@ async def test_what_redis_refuses_reaches_the_sender_within_a_second(one_shard: 
     finally:
         await admin.replicaof("NO", "ONE")
         await admin.aclose()
-    await layer.close_dedicated()
-    await layer.flush()
-    await layer.close_pools()
+    await shut(layer)
