@@ -9,10 +9,11 @@ For each R (matches of 10 players) and each target, in this order: start the ser
 make R matches, connect 10 R sockets from the load generator (loadtest/loadgen.py), let
 them play `--warmup` seconds, measure `--duration` seconds, stop everything. Targets:
 `ceiling` (loadtest/bare_app.py), `ceiling-direct` (the same bare app taking its frames
-through the direct-frames extension, as Skirmish does), `single` (one pod), `cluster` (two
-pods and Redis, every match split across both pods: half its players relayed, the
-worst case), `cluster-routed` (the same, each match's sockets on its owner pod, as the
-ingress's consistent hash of the match path places them in a deployment);
+through the direct-frames extension, as Skirmish does), `single` (one pod),
+`cluster-routed` (two pods and Redis, the players spread across them as the ingress's
+consistent hash of the match path places them in a deployment: each match's sockets on
+its owner pod; the cross-pod target judges this one), `cluster` (the same two pods, every
+match split across both: half its players relayed, the worst case);
 `single-stock`, `single-stock-layer` run the same pod with channels' stock consumer
 machinery (loadtest/variants.py).
 

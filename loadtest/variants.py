@@ -15,7 +15,9 @@ here and have landed in realtime/match_host.py and realtime/asgi.py. Pending:
 other way: the relay as it was before `post` and `receive_exclusive` (realtime/layers.py),
 for a side-by-side measurement of what they save (`--targets cluster,cluster+relay-replies`).
 `tick-grid` (pods ticking in phase on one wall-clock grid) was measured without a gain
-beyond this host's noise and has not landed (docs/performance.md).
+beyond this host's noise and has not landed (docs/performance.md). `relay-direct` sends
+relay batches pod to pod over TCP, Redis left out: what the channel layer's hops cost the
+split cluster (`--targets cluster,cluster+relay-direct`; measured, not landed).
 """
 
 from __future__ import annotations
@@ -91,10 +93,18 @@ def _tick_grid() -> None:
     MatchHost._run = aligned  # type: ignore[method-assign]
 
 
+def _relay_direct() -> None:
+    """Relay batches pod to pod over TCP, Redis left out (loadtest/relay_direct.py)."""
+    from loadtest import relay_direct
+
+    relay_direct.install()
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "tick-grid": _tick_grid,
     "gc-relaxed": _gc_relaxed,
     "relay-replies": _relay_replies,
+    "relay-direct": _relay_direct,
 }
 
 
