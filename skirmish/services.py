@@ -84,11 +84,17 @@ def build_services(settings: Settings) -> Services:
     leadership: Leadership | None = None
     relay = Relay(None, settings.pod_name)
     store: Store
-    # A ticket's record outlives its search (the client reads its final status): 10× it.
-    ticket_ttl, lobby_ttl = settings.ticket_ttl_seconds * 10, settings.lobby_ttl_seconds
+    ttls = {
+        # A ticket's record outlives its search (the client reads its final status): 10× it.
+        "ticket_ttl": settings.ticket_ttl_seconds * 10,
+        "lobby_ttl": settings.lobby_ttl_seconds,
+        # A guest is only ever reached through its player token: it lives as long as that,
+        # and a search begun just before it expired may still be matched (and named).
+        "player_ttl": settings.player_token_ttl_seconds + settings.ticket_ttl_seconds,
+    }
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url)
-        store = RedisStore(settings.redis_url, ticket_ttl=ticket_ttl, lobby_ttl=lobby_ttl)
+        store = RedisStore(settings.redis_url, **ttls)
         directory = RedisMatchDirectory(redis, settings.lease_ttl_seconds)
         leadership = RedisLeadership(
             redis, "matcher", settings.pod_name, settings.leader_ttl_seconds
@@ -101,7 +107,7 @@ def build_services(settings: Settings) -> Services:
         )
         relay = Relay(layer, settings.pod_name)
     else:
-        store = MemoryStore(ticket_ttl=ticket_ttl, lobby_ttl=lobby_ttl)
+        store = MemoryStore(**ttls)
         directory = MemoryMatchDirectory(settings.lease_ttl_seconds)  # host's and matcher's
     services = Services(
         settings=settings,

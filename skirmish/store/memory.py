@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from skirmish.errors import AlreadyInLobby, Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
-from skirmish.store.ttl import ACTIVE_MATCH_TTL, match_ttl
+from skirmish.store.ttl import ACTIVE_MATCH_TTL, PLAYER_TTL, match_ttl
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -80,12 +80,14 @@ class MemoryStore:
         *,
         ticket_ttl: float = 3600.0,
         lobby_ttl: float = 3600.0,
+        player_ttl: float = PLAYER_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
         self._ticket_ttl = ticket_ttl
         self._lobby_ttl = lobby_ttl
-        self._players: dict[str, PlayerRecord] = {}  # kept, as in Redis
+        self._player_ttl = player_ttl
+        self._players: Expiring[str, PlayerRecord] = Expiring(clock)
         self._tickets: Expiring[str, TicketRecord] = Expiring(clock)
         self._searching_by_player: dict[str, str] = {}
         self._lobbies: Expiring[str, LobbyRecord] = Expiring(clock)
@@ -101,7 +103,8 @@ class MemoryStore:
         if now - self._swept_at < SWEEP_SECONDS:
             return
         self._swept_at = now
-        for table in (self._tickets, self._lobbies, self._matches, self._checkpoints):
+        tables = (self._players, self._tickets, self._lobbies, self._matches, self._checkpoints)
+        for table in tables:
             table.sweep()
         for player_id, ticket_id in list(self._searching_by_player.items()):
             if ticket_id not in self._tickets:
@@ -130,7 +133,8 @@ class MemoryStore:
         return None
 
     async def add_player(self, player: PlayerRecord) -> None:
-        self._players[player.id] = player
+        self._sweep_now_and_then()
+        self._players.put(player.id, player, self._player_ttl)
 
     async def get_player(self, player_id: str) -> PlayerRecord | None:
         return self._players.get(player_id)

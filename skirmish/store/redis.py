@@ -7,7 +7,8 @@ scripts, which Redis runs without interleaving.
 
 Keys (`P` is the prefix, default "skirmish"), and how long they live:
 
-    P:player:{player_id}          string, PlayerRecord JSON         persistent
+    P:player:{player_id}          string, PlayerRecord JSON         player_ttl (1 day: the
+                                                                      guest's token lifetime)
     P:ticket:{ticket_id}          hash: record (TicketRecord JSON   ticket_ttl (1 h), renewed
                                   without status/match_id), status,  on every write
                                   match_id ("" = none), player
@@ -55,7 +56,7 @@ from redis.typing import EncodableT
 from skirmish.errors import AlreadyInLobby, Conflict, NotFound
 from skirmish.store.protocols import Mutation
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
-from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, match_ttl
+from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, match_ttl
 
 T = TypeVar("T")
 
@@ -181,11 +182,13 @@ class RedisStore:
         *,
         ticket_ttl: float = 3600.0,
         lobby_ttl: float = 3600.0,
+        player_ttl: float = PLAYER_TTL,
     ) -> None:
         self._redis: Redis = Redis.from_url(url, decode_responses=False)
         self._keys = _Keys(prefix)
         self._ticket_ttl = _seconds(ticket_ttl)
         self._lobby_ttl = _seconds(lobby_ttl)
+        self._player_ttl = _seconds(player_ttl)
         self._add_ticket = self._redis.register_script(ADD_TICKET)
         self._match_tickets = self._redis.register_script(MATCH_TICKETS)
         self._save_checkpoint = self._redis.register_script(SAVE_CHECKPOINT)
@@ -216,7 +219,8 @@ class RedisStore:
     # -- players ---------------------------------------------------------------------------
 
     async def add_player(self, player: PlayerRecord) -> None:
-        await self._redis.set(self._keys.player(player.id), player.model_dump_json())
+        key, record = self._keys.player(player.id), player.model_dump_json()
+        await self._redis.set(key, record, ex=self._player_ttl)
 
     async def get_player(self, player_id: str) -> PlayerRecord | None:
         raw = await self._redis.get(self._keys.player(player_id))

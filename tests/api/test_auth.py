@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
+from redis import Redis
 from starlette.testclient import TestClient
 
 from api.routing import ENDPOINTS
 from skirmish.tokens import TokenService
 from tests.api.conftest import SECRET, Api, assert_error, parse_time
+from tests.support.redis_server import redis_url as redis_url
 
 GUEST = "/v1/auth/guest"
 DAY = 24 * 3600
@@ -37,6 +40,14 @@ def test_guest_sign_in_with_a_name_returns_a_24h_player_token(api: Api) -> None:
     assert (claims.player_id, claims.name) == (out["player_id"], "ada")
     expires = parse_time(out["expires_at"])
     assert before + DAY - 2 <= expires <= time.time() + DAY + 1
+
+
+def test_a_guest_is_kept_as_long_as_its_token(make_api: Callable[..., Api], redis_url: str) -> None:
+    """A public server signs in guests all day: each record goes when its token does."""
+    api = make_api(redis_url=redis_url, player_token_ttl_seconds=3600, ticket_ttl_seconds=60)
+    guest = api.sign_in("Ada")
+    with Redis.from_url(redis_url) as raw:  # the token's hour, and a last search's minute
+        assert 3600 < raw.ttl(f"skirmish:player:{guest.player_id}") <= 3660
 
 
 def test_player_token_lifetime_follows_settings(make_api) -> None:

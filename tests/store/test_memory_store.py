@@ -8,11 +8,11 @@ import pytest
 from skirmish.errors import Conflict
 from skirmish.store import MemoryStore
 from skirmish.store.memory import SWEEP_SECONDS
-from skirmish.store.records import MatchRecord
+from skirmish.store.records import MatchRecord, PlayerRecord, new_id
 from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL
 from tests.store.factories import cancel, lobby, match, ticket
 
-TICKET_TTL, LOBBY_TTL = 1200.0, 3600.0
+TICKET_TTL, LOBBY_TTL, TOKEN_TTL = 1200.0, 3600.0, 7200.0
 
 
 class Clock:
@@ -97,3 +97,17 @@ async def test_what_expired_unread_leaves_memory(store: MemoryStore, clock: Cloc
     held = store.sizes()
     assert held["tickets"] == held["searching"] == 1 and held["lobbies"] == held["matches"] == 0
     assert await store.searching_tickets() == [fresh]
+
+
+async def test_guests_expire_with_their_token(clock: Clock) -> None:
+    store = MemoryStore(player_ttl=TOKEN_TTL, clock=clock)
+    guest, unread = (PlayerRecord(id=new_id("p"), name=n, created_at=0.0) for n in "AB")
+    await store.add_player(guest)
+    await store.add_player(unread)
+    clock.now += TOKEN_TTL - 1
+    assert await store.get_player(guest.id) == guest
+    clock.now += 2  # the token signed in with has expired: nobody can act as this guest
+    assert await store.get_player(guest.id) is None
+    clock.now += SWEEP_SECONDS
+    await store.add_player(PlayerRecord(id=new_id("p"), name="C", created_at=clock.now))
+    assert store.sizes()["players"] == 1  # the write swept the guest nobody read again

@@ -11,8 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from skirmish.errors import AlreadyInLobby, Conflict
-from skirmish.store.records import MatchRecord
-from skirmish.store.redis import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, RedisStore
+from skirmish.store.records import MatchRecord, PlayerRecord, new_id
+from skirmish.store.redis import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, RedisStore
 from tests.store.factories import joiner, leaver, lobby, match, ticket
 
 PODS = 5
@@ -103,7 +103,9 @@ async def test_key_lifetimes(pods: list[RedisStore], raw: Redis, prefix: str) ->
     await store.add_lobby(lb)
     await store.add_match(m)
     await store.set_ratings("arena", {"p1": 1000.0})
+    await store.add_player(guest := PlayerRecord(id=new_id("p"), name="Ada", created_at=0.0))
 
+    assert PLAYER_TTL - 100 < await raw.ttl(f"{prefix}:player:{guest.id}") <= PLAYER_TTL
     assert 3500 < await raw.ttl(f"{prefix}:ticket:{t.id}") <= 3600
     assert 3500 < await raw.ttl(f"{prefix}:searching:p1") <= 3600
     assert 3500 < await raw.ttl(f"{prefix}:lobby:{lb.id}") <= 3600
