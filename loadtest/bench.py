@@ -29,6 +29,7 @@ import asyncio
 import math
 import random
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -243,7 +244,7 @@ async def run_quietly(target: str, r: int, args: argparse.Namespace) -> dict[str
 async def run_one(target: str, r: int, args: argparse.Namespace) -> dict[str, Any]:
     label = f"R={r} {target}"
     log_dir = args.logs / f"{target}-{r}"
-    server = await asyncio.to_thread(start_server, target, log_dir, args.frame_bytes)
+    server = await start_server_shielded(target, log_dir, args.frame_bytes)
     try:
         if target.startswith("ceiling"):
             plan = bare_plan(server.urls[0], r)
@@ -268,6 +269,19 @@ async def run_one(target: str, r: int, args: argparse.Namespace) -> dict[str, An
     finally:
         await asyncio.to_thread(stop_server, server)
     return figures(target, r, result, args.duration)
+
+
+async def start_server_shielded(target: str, log_dir: Path, frame_bytes: int) -> BenchServer:
+    """Start the target's servers in a thread. Cancelled meanwhile (SIGTERM), it lets the
+    start finish, stops what it started, then gives way: a thread cannot be interrupted,
+    and nobody else would ever stop a cluster it was halfway through starting."""
+    starting = asyncio.ensure_future(asyncio.to_thread(start_server, target, log_dir, frame_bytes))
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        server = await starting
+        await asyncio.to_thread(stop_server, server)
+        raise
 
 
 def start_profiler(
@@ -403,11 +417,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+async def bench_until_stopped(args: argparse.Namespace, stopped: list[int]) -> None:
+    """SIGTERM (a CI job's timeout, `kill`) stops the bench as Ctrl-C does: the run in
+    progress stops its servers and load generators before the process exits."""
+    task = asyncio.current_task()
+    assert task is not None
+
+    def stop() -> None:
+        stopped.append(signal.SIGTERM)
+        task.cancel()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
+    await bench(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     args = parse_args(argv)
-    uvloop.run(bench(args))
+    stopped: list[int] = []
+    try:
+        uvloop.run(bench_until_stopped(args, stopped))
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        print("stopped by SIGTERM; every server it started is stopped", file=sys.stderr)
+        return 128 + signal.SIGTERM
     return 0
 
 
