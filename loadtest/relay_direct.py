@@ -10,6 +10,7 @@ in its channel name, so leases and batches carry it unchanged.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import struct
 import time
@@ -21,6 +22,7 @@ import msgpack
 from realtime import metrics
 from realtime.relay import PodLink, Relay
 
+log = logging.getLogger(__name__)
 LENGTH = struct.Struct("!I")
 PORT_IN_CHANNEL = re.compile(r"\.p(\d+)\.")
 OnBatch = Callable[[dict[str, Any]], None]
@@ -47,7 +49,10 @@ class Inbound(asyncio.Protocol):
             link = self.relay.link(message["reply_to"])
             link.last_heard = time.monotonic()
             link.note_received(message.get("seq", 0))
-            self.on_batch(message)
+            try:  # as Relay._receive: one bad batch must not end the connection
+                self.on_batch(message)
+            except Exception:
+                log.exception("bad relay batch from %s", message.get("from"))
 
 
 class DirectPoster:
