@@ -9,6 +9,7 @@ from game.modes import Outcome
 from game.ratings import DEFAULT_RATING, update_ratings
 from realtime.match_loop import HostedMatch
 from skirmish.store import Store
+from skirmish.store.protocols import RatingChange
 from skirmish.store.records import MatchRecord
 
 
@@ -29,11 +30,11 @@ async def record_result(
             update={"status": "finished", "finished_at": finished_at, "result": result}
         )
 
-    stored = await store.update_match(hosted.id, finish)
-    if stored.finished_at == finished_at:  # ratings move only with the write that finished it
-        # As increments: another match of the same player may be ending right now.
-        deltas = {p: after[p] - before.get(p, DEFAULT_RATING) for p in after}
-        await store.add_to_ratings(mode, deltas, DEFAULT_RATING)
+    # As increments: another match of the same player may be ending right now. They move
+    # with the write that finishes the match, in the same atomic write, or not at all.
+    deltas = {p: after[p] - before.get(p, DEFAULT_RATING) for p in after}
+    ratings = RatingChange(mode, deltas, DEFAULT_RATING)
+    stored = await store.finish_match(hosted.id, finish, ratings)
     return stored.result or result
 
 

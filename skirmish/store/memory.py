@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from skirmish.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.store.protocols import Mutation
+from skirmish.store.protocols import Mutation, RatingChange, finishes
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 from skirmish.store.ttl import ACTIVE_MATCH_TTL, PLAYER_TTL, match_ttl
 
@@ -223,6 +223,17 @@ class MemoryStore:
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
         return _update(self._matches, match_id, change, "match", match_ttl)
 
+    async def finish_match(
+        self, match_id: str, change: Mutation[MatchRecord], ratings: RatingChange
+    ) -> MatchRecord:
+        before = self._matches.get(match_id)
+        updated = _update(self._matches, match_id, change, "match", match_ttl)
+        if before is not None and finishes(before, updated):  # (no await: one atomic step)
+            for player_id, delta in ratings.deltas.items():
+                key = (ratings.mode, player_id)
+                self._ratings[key] = self._ratings.get(key, ratings.start) + delta
+        return updated
+
     async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
         current = self._checkpoints.get(match_id)
         if current is not None and epoch < current[0]:
@@ -251,11 +262,3 @@ class MemoryStore:
     async def set_ratings(self, mode: str, ratings: Mapping[str, float]) -> None:
         for player_id, rating in ratings.items():
             self._ratings[(mode, player_id)] = rating
-
-    async def add_to_ratings(
-        self, mode: str, deltas: Mapping[str, float], start: float
-    ) -> dict[str, float]:
-        for player_id, delta in deltas.items():
-            key = (mode, player_id)
-            self._ratings[key] = self._ratings.get(key, start) + delta
-        return {p: self._ratings[(mode, p)] for p in deltas}

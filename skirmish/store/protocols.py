@@ -8,12 +8,28 @@ rules live once, above the store, and race-free on every backend.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 
 R = TypeVar("R")
 Mutation = Callable[[R], R]
+
+
+@dataclass(frozen=True, slots=True)
+class RatingChange:
+    """What a finished match adds to its players' ratings in one mode (`start`: the rating
+    of a player who has none yet)."""
+
+    mode: str
+    deltas: Mapping[str, float]
+    start: float
+
+
+def finishes(before: MatchRecord, after: MatchRecord) -> bool:
+    """This write is the one that ended the match (not a retry of an end already stored)."""
+    return before.status != "finished" and after.status == "finished"
 
 
 class Store(Protocol):
@@ -51,6 +67,15 @@ class Store(Protocol):
 
     async def get_match(self, match_id: str) -> MatchRecord | None: ...
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord: ...
+    async def finish_match(
+        self, match_id: str, change: Mutation[MatchRecord], ratings: RatingChange
+    ) -> MatchRecord:
+        """`update_match`, and in the same atomic write, if this change is the one that
+        finishes the match, the rating increments: a result is never stored without its
+        ratings, a retry never counts them twice, and two matches of one player ending
+        together both count."""
+        ...
+
     async def waiting_matches(self, created_before: float, limit: int) -> list[MatchRecord]:
         """Matches still `waiting` created at or before `created_before`, oldest first."""
         ...
@@ -71,9 +96,3 @@ class Store(Protocol):
     # ratings, per mode
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]: ...
     async def set_ratings(self, mode: str, ratings: Mapping[str, float]) -> None: ...
-    async def add_to_ratings(
-        self, mode: str, deltas: Mapping[str, float], start: float
-    ) -> dict[str, float]:
-        """Atomically add each delta to the player's rating (`start` if none yet); returns the
-        new ratings. Two matches of one player ending together both count."""
-        ...

@@ -54,7 +54,7 @@ from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
 from skirmish.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.store.protocols import Mutation
+from skirmish.store.protocols import Mutation, RatingChange, finishes
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, match_ttl
 
@@ -427,17 +427,33 @@ class RedisStore:
         return None if raw is None else MatchRecord.model_validate_json(raw)
 
     async def update_match(self, match_id: str, change: Mutation[MatchRecord]) -> MatchRecord:
+        return await self._write_match(match_id, change, None)
+
+    async def finish_match(
+        self, match_id: str, change: Mutation[MatchRecord], ratings: RatingChange
+    ) -> MatchRecord:
+        return await self._write_match(match_id, change, ratings)
+
+    async def _write_match(
+        self, match_id: str, change: Mutation[MatchRecord], ratings: RatingChange | None
+    ) -> MatchRecord:
         key = self._keys.match(match_id)
 
         async def attempt(pipe: Pipeline) -> MatchRecord:
             raw = await pipe.get(key)
             if raw is None:
                 raise NotFound(f"match {match_id} not found")
-            updated = change(MatchRecord.model_validate_json(raw))
+            before = MatchRecord.model_validate_json(raw)
+            updated = change(before)
             pipe.multi()
             pipe.set(key, updated.model_dump_json(), ex=match_ttl(updated))
             if updated.status != "waiting":
                 pipe.zrem(self._keys.waiting_index, match_id)
+            if ratings is not None and finishes(before, updated):  # in the same EXEC
+                ratings_key = self._keys.ratings(ratings.mode)
+                for player_id, delta in ratings.deltas.items():
+                    pipe.hsetnx(ratings_key, player_id, ratings.start)  # a first match
+                    pipe.hincrbyfloat(ratings_key, player_id, delta)
             await pipe.execute()
             return updated
 
@@ -484,14 +500,3 @@ class RedisStore:
             # redis-py sends floats as repr(): they come back bit for bit.
             values: dict[EncodableT, EncodableT] = {p: r for p, r in ratings.items()}
             await self._redis.hset(self._keys.ratings(mode), mapping=values)
-
-    async def add_to_ratings(
-        self, mode: str, deltas: Mapping[str, float], start: float
-    ) -> dict[str, float]:
-        key = self._keys.ratings(mode)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for player_id, delta in deltas.items():
-                pipe.hsetnx(key, player_id, start)  # a first match starts from the default
-                pipe.hincrbyfloat(key, player_id, delta)
-            results = await pipe.execute()
-        return {p: float(v) for p, v in zip(deltas, results[1::2], strict=True)}

@@ -334,13 +334,13 @@ async def test_an_input_that_crosses_the_end_gets_no_error_only_the_result(
     harness = await harness_factory(arena_time_limit_seconds=1)
     store = harness.services.store
     hold = asyncio.Event()
-    update_match = store.update_match
+    finish_match = store.finish_match
 
-    async def slow_update_match(*args: object, **kwargs: object) -> object:
+    async def slow_finish_match(*args: object, **kwargs: object) -> object:
         await hold.wait()  # the result's write takes its time
-        return await update_match(*args, **kwargs)  # type: ignore[arg-type]
+        return await finish_match(*args, **kwargs)  # type: ignore[arg-type]
 
-    store.update_match = slow_update_match  # type: ignore[method-assign]
+    store.finish_match = slow_finish_match  # type: ignore[method-assign]
     match = await harness.new_match(players=1)
     ws, _ = await harness.join(match, 0)
     host = harness.services.host

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from skirmish.errors import AlreadyInLobby, Conflict
+from skirmish.store.protocols import RatingChange
 from skirmish.store.records import MatchRecord, PlayerRecord, new_id
 from skirmish.store.redis import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, RedisStore
 from tests.store.factories import joiner, leaver, lobby, match, ticket
@@ -149,3 +150,31 @@ async def test_one_player_joining_two_lobbies_at_once_gets_one(pods: list[RedisS
         assert len(won) == 1, results
         assert all(isinstance(r, AlreadyInLobby) for r in results if r not in won)
         await pods[0].update_lobby(won[0].id, leaver("racer"))
+
+
+async def test_a_finish_that_loses_the_race_to_another_end_moves_no_rating(
+    pods: list[RedisStore], redis_url: str, prefix: str
+) -> None:
+    """The ratings ride in the match's own transaction: when another pod ends the match
+    between this write's read and its EXEC, the retry sees that end and adds nothing."""
+    import redis as sync_redis
+
+    store, m = pods[0], match()
+    await store.add_match(m)
+    aborted = m.model_copy(update={"status": "finished", "finished_at": 1.0})
+    calls = 0
+
+    def end(current: MatchRecord) -> MatchRecord:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another pod's end lands right after our read
+            with sync_redis.Redis.from_url(redis_url) as other:
+                other.set(f"{prefix}:match:{m.id}", aborted.model_dump_json())
+        if current.status == "finished":
+            return current
+        return current.model_copy(update={"status": "finished", "finished_at": 2.0})
+
+    stored = await store.finish_match(m.id, end, RatingChange("arena", {"p0": 9.0}, 1000.0))
+
+    assert calls == 2 and stored == aborted == await store.get_match(m.id)
+    assert await store.get_ratings("arena", ["p0"]) == {}

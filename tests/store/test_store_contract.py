@@ -10,6 +10,7 @@ import pytest
 
 from skirmish.errors import AlreadyInLobby, Conflict, NotFound
 from skirmish.store import MemoryStore, Store
+from skirmish.store.protocols import RatingChange
 from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, new_id
 from skirmish.store.redis import RedisStore
 from tests.store.factories import NOW, cancel, joiner, leaver, lobby, match, ticket
@@ -314,18 +315,47 @@ async def test_replays_round_trip(store: Store) -> None:
     assert await store.get_replay("m1") == replay
 
 
+def ended(current: MatchRecord) -> MatchRecord:
+    if current.status == "finished":  # a retry keeps the first end, as the match host's
+        return current
+    return current.model_copy(update={"status": "finished", "finished_at": NOW + 60})
+
+
 async def test_rating_increments_from_concurrent_matches_all_count(store: Store) -> None:
     await store.set_ratings("arena", {"p1": 1000.0})
+    first, second = match(), match()
+    await store.add_match(first)
+    await store.add_match(second)
     # Two matches of p1 end at once, each computed from the rating it read before.
     await asyncio.gather(
-        store.add_to_ratings("arena", {"p1": 16.0, "p2": -16.0}, 1000.0),
-        store.add_to_ratings("arena", {"p1": 8.5, "p3": -8.5}, 1000.0),
+        store.finish_match(first.id, ended, RatingChange("arena", {"p1": 16.0, "p2": -16.0}, 1e3)),
+        store.finish_match(second.id, ended, RatingChange("arena", {"p1": 8.5, "p3": -8.5}, 1e3)),
     )
     assert await store.get_ratings("arena", ["p1", "p2", "p3"]) == {
         "p1": 1024.5,
         "p2": 984.0,
         "p3": 991.5,
     }
+
+
+async def test_ratings_move_once_with_the_write_that_finishes_the_match(store: Store) -> None:
+    played, aborted = match(), match()
+    await store.add_match(played)
+    await store.add_match(aborted)
+    change = RatingChange("arena", {"p1": 12.0, "p2": -12.0}, 1000.0)
+
+    finished = await store.finish_match(played.id, ended, change)
+    again = await store.finish_match(played.id, ended, change)  # a retry after a lost reply
+
+    assert finished.status == "finished" and again == finished
+    assert await store.get_match(played.id) == finished
+    assert await store.get_ratings("arena", ["p1", "p2"]) == {"p1": 1012.0, "p2": 988.0}
+    await store.update_match(aborted.id, ended)  # ended another way (crash, nobody came)
+    await store.finish_match(aborted.id, ended, change)
+    assert await store.get_ratings("arena", ["p1", "p2"]) == {"p1": 1012.0, "p2": 988.0}
+    with pytest.raises(NotFound):
+        await store.finish_match("m_missing", ended, change)
+    assert await store.get_ratings("arena", ["p1", "p2"]) == {"p1": 1012.0, "p2": 988.0}
 
 
 async def test_a_player_is_in_one_open_lobby_at_a_time(store: Store) -> None:
