@@ -7,8 +7,9 @@ scripts, which Redis runs without interleaving.
 
 Keys (`P` is the prefix, default "skirmish"), and how long they live:
 
-    P:player:{player_id}          string, PlayerRecord JSON         player_ttl (1 day: the
-                                                                      guest's token lifetime)
+    P:player:{player_id}          string, PlayerRecord JSON         player_ttl (the guest's
+                                                                      token lifetime and one
+                                                                      ticket's, ~1 day)
     P:ticket:{ticket_id}          hash: record (TicketRecord JSON   ticket_ttl (1 h), renewed
                                   without status/match_id), status,  on every write
                                   match_id ("" = none), player
