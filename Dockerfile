@@ -58,5 +58,5 @@ STOPSIGNAL SIGTERM
 # slim has no curl: ask /healthz with the interpreter that is already there.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-# One uvicorn process, no --workers: one core per container (ARCHITECTURE.md, Deploy).
+# One uvicorn process, no --workers: one core per container (docs/deploy.md).
 CMD ["skirmish", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.errors import error_response
+from api.services import PodServices
 
 
 def _refusal(request: Request) -> Response | None:
@@ -33,31 +34,18 @@ def _refusal(request: Request) -> Response | None:
     return None
 
 
-def _stats(services: Any) -> dict[str, Any]:
-    host = services.host
-    guard = getattr(services, "guard", None)
-    return {
-        "pod": services.settings.pod_name,
-        "ready": services.ready,
-        "draining": bool(getattr(host, "draining", False)),
-        **services.load(),
-        "sockets": guard.sockets if guard is not None else None,
-        "tick_rate": services.settings.tick_rate,
-    }
-
-
 async def stats(request: Request) -> Response:
     """What this pod carries right now."""
-    return JSONResponse(_stats(request.app.state.services))
+    services: PodServices = request.app.state.services
+    return JSONResponse(services.stats())
 
 
 async def drain(request: Request) -> Response:
     """Take the pod out of service: not ready from now on (/readyz 503); every match is
     handed over (checkpointed, released) and its sockets told `reconnect`, then closed with
     1012. Idempotent: a second drain finds nothing left to hand over."""
-    services = request.app.state.services
-    services.ready = False
-    told = await services.host.drain()
+    services: PodServices = request.app.state.services
+    told = await services.drain()
     return JSONResponse({"pod": services.settings.pod_name, "draining": True, "told": told})
 
 
@@ -73,7 +61,7 @@ def _guarded(method: str, handler: Any) -> Any:
             response = error_response(405, "method_not_allowed", f"use {method}")
             response.headers["Allow"] = method
             return response
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
 
     return endpoint
 

@@ -22,13 +22,13 @@ from api.middleware import PodHeaderMiddleware, RateLimitMiddleware
 from api.openapi import build_openapi
 from api.ratelimit import Rule
 from api.routing import ENDPOINTS, build_routes
+from api.services import PodServices
 from skirmish import __version__
-from skirmish.services import Services
 
 STATIC = Path(__file__).with_name("static")
 
 
-def build_app(services: Services) -> Starlette:
+def build_app(services: PodServices) -> Starlette:
     openapi = build_openapi(ENDPOINTS, "Skirmish", __version__)
 
     async def openapi_json(request: Request) -> Response:

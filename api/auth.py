@@ -7,7 +7,7 @@ import secrets
 from api.routing import Context, endpoint
 from api.schemas import GuestIn, GuestOut
 from api.views import when
-from skirmish.store.records import PlayerRecord, new_id
+from skirmish.base.store.records import PlayerRecord, new_id
 
 
 @endpoint("POST", "/v1/auth/guest", body=GuestIn, response=GuestOut, status=201, auth=False)

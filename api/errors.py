@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from skirmish.errors import SkirmishError
+from skirmish.base.errors import SkirmishError
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Callable
 
 from api.routing import Context, endpoint
 from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn
 from api.views import lobby_out
-from skirmish.errors import Conflict, Forbidden, NotFound, SkirmishError
-from skirmish.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
+from skirmish.base.errors import Conflict, Forbidden, NotFound, SkirmishError
+from skirmish.base.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
 
 
 async def existing(ctx: Context) -> LobbyRecord:
@@ -88,7 +89,7 @@ async def get_lobby(ctx: Context) -> LobbyOut:
     return lobby_out(ctx.services, await existing(ctx), ctx.me.player_id)
 
 
-async def change(ctx: Context, transition: object) -> LobbyOut:
+async def change(ctx: Context, transition: Callable[[LobbyRecord], LobbyRecord]) -> LobbyOut:
     lobby = await ctx.services.store.update_lobby(ctx.params["lobby_id"], transition)
     return lobby_out(ctx.services, lobby, ctx.me.player_id)
 

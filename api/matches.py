@@ -5,8 +5,8 @@ from __future__ import annotations
 from api.routing import Context, endpoint
 from api.schemas import MatchAccess, MatchOut, ReplayOut
 from api.views import match_access, match_out
-from skirmish.errors import Conflict, Forbidden, NotFound
-from skirmish.store.records import MatchRecord
+from skirmish.base.errors import Conflict, Forbidden, NotFound
+from skirmish.base.store.records import MatchRecord
 
 
 async def existing(ctx: Context) -> MatchRecord:

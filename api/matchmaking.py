@@ -6,8 +6,8 @@ from api.routing import Context, endpoint
 from api.schemas import ModeOut, ModesOut, TicketIn, TicketOut
 from api.views import ticket_out
 from game.ratings import DEFAULT_RATING
-from skirmish.errors import Conflict, NotFound
-from skirmish.store.records import TicketRecord, new_id
+from skirmish.base.errors import Conflict, NotFound
+from skirmish.base.store.records import TicketRecord, new_id
 
 
 def require_mode(ctx: Context, mode: str) -> None:

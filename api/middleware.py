@@ -10,8 +10,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.ratelimit import RateLimiter, Rule
-from skirmish.errors import Unauthorized
-from skirmish.tokens import TokenService
+from skirmish.base.errors import Unauthorized
+from skirmish.base.tokens import TokenService
 
 
 class PodHeaderMiddleware:

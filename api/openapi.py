@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.routing import Endpoint
 from api.schemas import ErrorOut
@@ -33,7 +33,8 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
         models.add(ep.response)
         if ep.body is not None:
             models.add(ep.body)
-    modes = [(m, "validation") for m in models] + [(m, "serialization") for m in models]
+    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in models]
+    modes += [(m, "serialization") for m in models]
     _, schema = models_json_schema(modes, ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:

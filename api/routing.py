@@ -21,8 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.errors import error_response
-from skirmish.errors import SkirmishError, Unauthorized
-from skirmish.tokens import PlayerClaims
+from api.services import PodServices
+from skirmish.base.errors import SkirmishError, Unauthorized
+from skirmish.base.tokens import PlayerClaims
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -42,7 +43,7 @@ class InvalidQuery(SkirmishError):
 @dataclass(slots=True)
 class Context:
     request: Request
-    services: Any
+    services: PodServices
     player: PlayerClaims | None
     params: dict[str, str]
     query: Any = None
@@ -116,7 +117,7 @@ def endpoint(
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
-        implied = (401,) if auth else ()
+        implied: tuple[int, ...] = (401,) if auth else ()
         implied += (413, 422) if body is not None else ()
         implied += (422,) if query is not None else ()
         ENDPOINTS.append(
@@ -138,7 +139,7 @@ def endpoint(
     return register
 
 
-def authenticate(request: Request, services: Any) -> PlayerClaims:
+def authenticate(request: Request, services: PodServices) -> PlayerClaims:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

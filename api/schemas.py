@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from skirmish.store.records import id_pattern
+from skirmish.base.store.records import id_pattern
 
 # Letters of any script (with their combining marks), digits, and a little punctuation; no
 # control or invisible formatting characters, so one name cannot pass for another. Spelled

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import overload
 
 from api.schemas import LobbyMemberOut, LobbyOut, MatchAccess, MatchOut, MatchPlayerOut, TicketOut
-from skirmish.store.records import LobbyRecord, MatchRecord, TicketRecord
+from api.services import PodServices
+from skirmish.base.store.records import LobbyRecord, MatchRecord, TicketRecord
+
+
+@overload
+def when(timestamp: float) -> datetime: ...
+@overload
+def when(timestamp: float | None) -> datetime | None: ...
 
 
 def when(timestamp: float | None) -> datetime | None:
@@ -17,7 +24,7 @@ def ws_path(match_id: str) -> str:
     return f"/ws/matches/{match_id}"
 
 
-def match_access(services: Any, player_id: str, match_id: str) -> MatchAccess:
+def match_access(services: PodServices, player_id: str, match_id: str) -> MatchAccess:
     issued = services.tokens.issue_match(player_id, match_id)
     return MatchAccess(
         match_id=match_id,
@@ -27,7 +34,7 @@ def match_access(services: Any, player_id: str, match_id: str) -> MatchAccess:
     )
 
 
-def ticket_out(services: Any, ticket: TicketRecord) -> TicketOut:
+def ticket_out(services: PodServices, ticket: TicketRecord) -> TicketOut:
     access = None
     if ticket.status == "matched" and ticket.match_id:
         access = match_access(services, ticket.player_id, ticket.match_id)
@@ -41,7 +48,7 @@ def ticket_out(services: Any, ticket: TicketRecord) -> TicketOut:
     )
 
 
-def lobby_out(services: Any, lobby: LobbyRecord, viewer: str | None) -> LobbyOut:
+def lobby_out(services: PodServices, lobby: LobbyRecord, viewer: str | None) -> LobbyOut:
     access = None
     if lobby.match_id and viewer and lobby.member(viewer):
         access = match_access(services, viewer, lobby.match_id)

@@ -55,7 +55,7 @@ from loadtest.servers import (
     start_server,
     stop_server,
 )
-from skirmish.cluster import raise_open_files_limit
+from skirmish.server.cluster import raise_open_files_limit
 
 FULL_RS = (10, 25, 50, 100, 150, 200)
 DEFAULT_TARGETS = ("ceiling", "ceiling-direct", "single", "cluster", "cluster-routed")

@@ -3,30 +3,29 @@
     python -m loadtest.pod --app skirmish --port 8001     # a pod offering the arena30 mode
     python -m loadtest.pod --app bare --port 8002         # the ceiling (loadtest/bare_app.py)
 
-Both take uvicorn's options from `skirmish serve` itself (captured from
-`skirmish.cli.serve_command`), so the two are served identically and stay so. The Skirmish
-pod is the real application (`realtime.asgi.build_application`: token middleware, URLRouter,
-MatchConsumer, the pod's match host and, with REDIS_URL, the Redis layer), with two
-additions for the benchmark only: the "arena30" mode is offered, and a probe notes the time
-of every pod-wide tick (`GET /bench/probe`). `BENCH_VARIANT` picks a consumer variant to
-compare against and `BENCH_PATCHES` prototypes of fixes (loadtest/variants.py); by default
-the pod is the product as it is.
+Both are served with the uvicorn options of every Skirmish pod
+(`skirmish.server.asgi.server_options`), so the two are served identically and stay so. The
+Skirmish pod is the real application (`skirmish.server.asgi.build_application`: token
+middleware, URLRouter, MatchConsumer, the pod's match host and, with REDIS_URL, the Redis
+layer), with two additions for the benchmark only: the "arena30" mode is offered, and a
+probe notes the time of every pod-wide tick (`GET /bench/probe`). `BENCH_VARIANT` picks a
+consumer variant to compare against and `BENCH_PATCHES` options such as another relay
+transport (loadtest/variants.py), passed to the factories; by default the pod is the
+product as it is.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import sys
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
-from unittest import mock
 
 from game.modes import AnyMode, ArenaRules, build_modes
-from skirmish.settings import Settings
+from skirmish.base.logs import log_config
+from skirmish.base.settings import Settings
 
 VARIANT_ENV = "BENCH_VARIANT"
 PATCHES_ENV = "BENCH_PATCHES"
@@ -43,45 +42,30 @@ class BenchSettings(Settings):
 
 
 def serve_options() -> dict[str, Any]:
-    """The keyword arguments `skirmish serve` passes to uvicorn.run, captured from it."""
-    from skirmish import cli
+    """The uvicorn options every Skirmish pod is served with (skirmish/server/asgi.py)."""
+    from skirmish.server.asgi import server_options
 
-    captured: dict[str, Any] = {}
-
-    def fake_run(app: str, **options: Any) -> None:
-        captured.update(options)
-
-    args = argparse.Namespace(host="127.0.0.1", port=0, log_level="warning", no_access_log=True)
-    with mock.patch("uvicorn.run", fake_run), contextlib.redirect_stdout(io.StringIO()):
-        cli.serve_command(args)
-    for key in ("factory", "host", "port"):
-        captured.pop(key, None)
-    return captured
+    settings = BenchSettings()
+    logs = log_config(settings.log_format, "warning")
+    return server_options(settings, log_config=logs, log_level="warning", access_log=False)
 
 
 def skirmish_factory() -> Any:
     """The real Skirmish application, with the arena30 mode and the tick probe."""
     from loadtest import variants
 
-    variant = os.environ.get(VARIANT_ENV, "direct")
-    variants.configure_django_for(variant)
-    variants.apply_patches(os.environ.get(PATCHES_ENV, ""))
+    chosen = variants.choices(
+        os.environ.get(VARIANT_ENV, "direct"), os.environ.get(PATCHES_ENV, "")
+    )
     from loadtest.probe import ProbeApp, TickProbe
-    from realtime import asgi, metrics
-    from skirmish.services import build_services
+    from realtime import metrics
+    from skirmish.server import asgi
+    from skirmish.server.services import build_services
 
-    services = build_services(BenchSettings())
     received = metrics.RECEIVED
     probe = TickProbe(lambda: received.input)
-    tick_all = services.host.tick_all
-
-    def probed_tick_all() -> list[Any]:
-        probe.mark()
-        return tick_all()
-
-    services.host.tick_all = probed_tick_all  # type: ignore[method-assign]
-    with variants.applied(variant):
-        app = asgi.build_application(services)
+    services = build_services(BenchSettings(), on_tick=probe.mark, **chosen.services)
+    app = asgi.build_application(services, **chosen.application)
     probed = ProbeApp(app, probe)
     asgi.freeze_startup_objects()  # as the product's factory does
     return probed

@@ -26,7 +26,7 @@ import uvloop
 
 from realtime.layers import build_layer
 from realtime.relay import PodLink
-from skirmish.cluster import free_ports, redis_process, tcp_open, wait_until
+from skirmish.server.cluster import free_ports, redis_process, tcp_open, wait_until
 
 RATE = 30
 BODY = b"x" * 300
@@ -43,7 +43,7 @@ async def run_pod(role: str, args: dict[str, Any], own: Any, peer: Any, out: Any
 
     async def receive() -> None:
         while True:
-            message = await layer.receive(channel)
+            message = await layer.receive_exclusive(channel)
             received["messages"] += 1
             entries = message["entries"] if "entries" in message else [message["entry"]]
             received["entries"] += len(entries)

@@ -6,7 +6,7 @@
 - `cluster`: two Skirmish pods sharing a private Redis (store, leases, channel layer),
   every match split across them; `cluster-routed`: the same pods, each match's sockets all
   on its owner pod, as deployed behind the ingress's hash of the match path. Both are
-  started by `skirmish.cluster.Cluster` (which also starts its nginx; the benchmark's
+  started by `skirmish.server.cluster.Cluster` (which also starts its nginx; the benchmark's
   sockets go to the pods directly, so nginx idles and is not counted).
 
 All listen on 127.0.0.1 on free ports; every process is stopped at the end of its run.
@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from skirmish.cluster import (
+from skirmish.server.cluster import (
     LOOPBACK,
     Cluster,
     ManagedProcess,
@@ -152,7 +152,7 @@ class Server:
 
 
 class BenchCluster(Cluster):
-    """`skirmish.cluster.Cluster` whose pods are benchmark pods (loadtest/pod.py)."""
+    """`skirmish.server.cluster.Cluster` whose pods are benchmark pods (loadtest/pod.py)."""
 
     def __init__(self, pods: int, log_dir: Path, variant: str, patches: str) -> None:
         env = {"BENCH_VARIANT": variant, "BENCH_PATCHES": patches, **BENCH_SETTINGS}
@@ -179,7 +179,8 @@ BenchServer = Server | BenchCluster
 
 def start_server(target: str, log_dir: Path | None, frame_bytes: int) -> BenchServer:
     """Start what `target` names: `ceiling`, or `single` / `cluster`, each optionally with
-    `-VARIANT` and `+PATCH`es (loadtest/variants.py), e.g. `single-stock`, `single+tick-yield`."""
+    `-VARIANT` and `+PATCH`es (loadtest/variants.py), e.g. `single-stock`,
+    `cluster+relay-direct`."""
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="skirmish-bench-"))
     name, *patch_list = target.split("+")
     kind, _, variant = name.partition("-")

@@ -1,5 +1,8 @@
-"""Consumer variants to measure the product against, on the same workload (benchmark only).
+"""What a benchmark pod can run instead of the product's defaults, through the seams of
+the application and services factories (skirmish/server/): nothing here changes the
+product's code.
 
+Consumer variants (`BENCH_VARIANT`; target `single-NAME` in loadtest/bench.py):
 - `direct`: the product as it is (`DirectWebsocketConsumer`: a plain `receive()` loop).
 - `stock`: the same `MatchConsumer`, run by channels' own `AsyncConsumer.__call__` and
   `dispatch`: `await_many_dispatch` (an `asyncio.wait` and a new Task per inbound frame)
@@ -7,31 +10,39 @@
 - `stock-layer`: as `stock`, plus what a stock consumer that may hear from a group has: a
   channel of its own on an in-memory layer, awaited beside the socket.
 
-Patches (`BENCH_PATCHES`, comma-separated; target `single+NAME` in loadtest/bench.py) are
-prototypes of fixes to realtime/, monkeypatched here so that their gain can be measured
-before anyone edits the product. The first two (`tick-yield`, `gc-freeze`) were measured
-here and have landed in realtime/match_host.py and realtime/asgi.py. Pending:
-`gc-relaxed`, fewer garbage collections (docs/performance.md). `relay-replies` goes the
-other way: the relay as it was before `post` and `receive_exclusive` (realtime/layers.py),
-for a side-by-side measurement of what they save (`--targets cluster,cluster+relay-replies`).
-`tick-grid` (pods ticking in phase on one wall-clock grid) was measured without a gain
-beyond this host's noise and has not landed (docs/performance.md). `relay-direct` sends
-relay batches pod to pod over TCP, Redis left out: what the channel layer's hops cost the
-split cluster (`--targets cluster,cluster+relay-direct`; measured, not landed).
+Options (`BENCH_PATCHES`, comma-separated; target `single+NAME` or `cluster+NAME`):
+- `gc-relaxed`: fewer garbage collections (young ones every 20,000 allocations, full ones
+  10× rarer), a process setting.
+- `relay-replies`: the relay on the Redis layer's stock calls (`send` awaits Redis's reply,
+  `receive` goes through channels_redis's lock, tasks and buffer), to measure what `post`
+  and `receive_exclusive` (realtime/layers.py) save.
+- `relay-direct`: relay batches pod to pod over TCP, Redis left out (relay_direct.py): what
+  the channel layer's hops cost the split cluster.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 VARIANTS = ("direct", "stock", "stock-layer")
 IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+OPTIONS = ("gc-relaxed", "relay-replies", "relay-direct")
+
+
+@dataclass
+class PodChoices:
+    """Keyword arguments for `build_services` and `build_application`."""
+
+    services: dict[str, Any] = field(default_factory=dict)
+    application: dict[str, Any] = field(default_factory=dict)
 
 
 def configure_django_for(variant: str) -> None:
-    """Before realtime.asgi is imported: Django settings, with a default layer if asked."""
+    """Before the application module is imported: Django settings, with a default layer
+    for `stock-layer`."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; use one of {VARIANTS}")
     if variant == "stock-layer":
@@ -58,74 +69,32 @@ def stock_consumer() -> type[Any]:
     return StockMatchConsumer
 
 
-def _gc_relaxed() -> None:
-    """Young collections every 20,000 allocations instead of 700, full ones 10× rarer."""
-    import gc
+def _relay_replies() -> Callable[[Any], Any]:
+    from realtime.layers import StockLayerCalls
+    from skirmish.server.services import settings_layer
 
-    gc.set_threshold(20_000, 10, 100)
-
-
-def _relay_replies() -> None:
-    """The relay on the layer's stock calls: `send` awaits Redis's reply and `receive` goes
-    through channels_redis's lock, tasks and buffer (relay.py falls back to them)."""
-    from realtime.layers import ShardSafeRedisChannelLayer
-
-    ShardSafeRedisChannelLayer.post = None  # type: ignore[assignment,method-assign]
-    ShardSafeRedisChannelLayer.receive_exclusive = None  # type: ignore[assignment,method-assign]
+    return lambda settings: StockLayerCalls(settings_layer(settings))
 
 
-def _tick_grid() -> None:
-    """Every pod's tick loop starts on a boundary of one wall-clock grid (multiples of the
-    tick interval), so that pods tick in phase and a peer's batch lands while the pod is
-    still awake from its own tick."""
-    import asyncio
-    import time
+def _relay_direct() -> Callable[[Any], Any]:
+    from loadtest.relay_direct import DirectLayer
 
-    from realtime.match_host import MatchHost
-
-    original = MatchHost._run
-
-    async def aligned(self: MatchHost) -> None:
-        interval = 1.0 / self.tick_rate
-        await asyncio.sleep(interval - time.time() % interval)
-        await original(self)
-
-    MatchHost._run = aligned  # type: ignore[method-assign]
+    return lambda settings: DirectLayer()
 
 
-def _relay_direct() -> None:
-    """Relay batches pod to pod over TCP, Redis left out (loadtest/relay_direct.py)."""
-    from loadtest import relay_direct
-
-    relay_direct.install()
-
-
-PATCHES: dict[str, Callable[[], None]] = {
-    "tick-grid": _tick_grid,
-    "gc-relaxed": _gc_relaxed,
-    "relay-replies": _relay_replies,
-    "relay-direct": _relay_direct,
-}
-
-
-def apply_patches(names: str) -> None:
-    for name in filter(None, (n.strip() for n in names.split(","))):
-        if name not in PATCHES:
-            raise ValueError(f"unknown patch {name!r}; use some of {sorted(PATCHES)}")
-        PATCHES[name]()
-
-
-@contextlib.contextmanager
-def applied(variant: str) -> Iterator[None]:
-    """While building the application, route match sockets to the variant's consumer."""
-    from realtime import asgi
-
-    if variant == "direct":
-        yield
-        return
-    original = asgi.MatchConsumer  # type: ignore[attr-defined]
-    asgi.MatchConsumer = stock_consumer()  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        asgi.MatchConsumer = original  # type: ignore[attr-defined]
+def choices(variant: str, options: str) -> PodChoices:
+    """The factories' arguments for a consumer variant and comma-separated options."""
+    configure_django_for(variant)
+    chosen = PodChoices()
+    if variant != "direct":
+        chosen.application["consumer"] = stock_consumer()
+    for name in filter(None, (n.strip() for n in options.split(","))):
+        if name not in OPTIONS:
+            raise ValueError(f"unknown patch {name!r}; use some of {sorted(OPTIONS)}")
+        if name == "gc-relaxed":
+            gc.set_threshold(20_000, 10, 100)
+        elif name == "relay-replies":
+            chosen.services["layer_factory"] = _relay_replies()
+        else:
+            chosen.services["layer_factory"] = _relay_direct()
+    return chosen

@@ -4,7 +4,7 @@ Stock `AsyncConsumer.__call__` runs `await_many_dispatch`: per inbound frame an
 `asyncio.wait` over the socket and the layer channel plus a fresh Task, and `dispatch`
 awaits `aclose_old_connections()` (a hop through a shared thread) before every handler;
 measured at 75–87 µs of server CPU per echoed message against 14–15 µs for a bare ASGI
-app (../shared/ARCHITECTURE.md). A socket whose match runs in this process needs neither,
+app (docs/performance.md). A socket whose match runs in this process needs neither,
 so this base awaits `receive()` in a plain loop and calls the handler directly. A client
 frame, the message that comes 30 times a second per player, goes to `frame_received`, a
 plain method: no coroutine is made for it. It is still a channels consumer: `as_asgi()`,
@@ -27,7 +27,7 @@ from realtime.ws_protocol import EXTENSION, receive_event_data
 log = logging.getLogger(__name__)
 
 
-class DirectWebsocketConsumer(AsyncConsumer):  # type: ignore[misc]
+class DirectWebsocketConsumer(AsyncConsumer):
     _reading_stopped = False
     _stop_direct_frames: Any = None
 

@@ -12,25 +12,35 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from channels.exceptions import StopConsumer
 
 from game.modes import InputRejected
 from realtime import messages, metrics
+from realtime.close_codes import CloseCode
 from realtime.consumer_base import DirectWebsocketConsumer
 from realtime.fanout import Connection
-from realtime.limits import LimitCode, SocketGuard, SocketLimits, TokenBucket
-from realtime.match_host import CLOSE_FOR_ERROR, CloseCode, Match, MatchHost
-from realtime.match_loop import Seat
+from realtime.hosted_match import Seat
+from realtime.limits import SocketGuard, SocketLimits, TokenBucket
+from realtime.match_claims import Draining, Match, MatchOver
+from realtime.match_host import MatchHost
 from realtime.messages import ProtocolError
 from realtime.metrics import RECEIVED
 from realtime.ws_auth import SUBPROTOCOL
-from skirmish.errors import SkirmishError
+from skirmish.base.errors import Forbidden, NotFound, SkirmishError
+
+CLOSE_FOR_ERROR: Mapping[type[SkirmishError], int] = {
+    NotFound: CloseCode.NOT_FOUND,
+    Forbidden: CloseCode.FORBIDDEN,
+    MatchOver: CloseCode.MATCH_OVER,
+    Draining: CloseCode.RESTART,
+}
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 4096
+MAX_FRAME_BYTES = 4096  # larger client frames are closed with 1009
 monotonic = time.monotonic
 
 
@@ -80,7 +90,7 @@ class MatchConsumer(DirectWebsocketConsumer):
         if not self.guard.admit(self.player_id, self):
             most = self.limits.max_sockets_per_player
             await self._refuse(
-                LimitCode.TOO_MANY_SOCKETS,
+                CloseCode.TOO_MANY_SOCKETS,
                 "too_many_connections",
                 f"at most {most} match sockets per player on one server",
             )
@@ -207,7 +217,7 @@ class MatchConsumer(DirectWebsocketConsumer):
             self.connection.send_frame(
                 messages.error("idle_timeout", f"nothing received for {timeout:g} s")
             )
-            self._close(LimitCode.IDLE, "idle timeout")
+            self._close(CloseCode.IDLE, "idle timeout")
 
     def _close(self, code: int, reason: str) -> None:
         assert self.connection is not None

@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from realtime.close_codes import CloseCode
 from realtime.messages import snapshot_frame
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 MAX_BACKLOG = 64  # frames waiting behind a stuck send; more means the reader is gone or hostile
 
 
@@ -75,7 +76,9 @@ class Connection:
             self._backlog.append(message)
         else:  # it does not read what it asks for (pongs, errors): cut it off
             self._backlog.clear()
-            self._backlog.append({"type": "websocket.close", "code": 1008, "reason": "too slow"})
+            self._backlog.append(
+                {"type": "websocket.close", "code": CloseCode.POLICY, "reason": "too slow"}
+            )
             self.closed = True
 
     def _start(self, message: dict[str, Any]) -> None:

@@ -72,8 +72,13 @@ async def live_pods(redis: Redis, max_age: float, prefix: str = "skirmish") -> l
     names = await redis.zrangebyscore(f"{prefix}:pods", time.time() - max_age, "+inf")
     pods = []
     for raw in names:
-        name = raw.decode() if isinstance(raw, bytes) else raw
+        name = _text(raw)
         fields = await redis.hgetall(f"{prefix}:pod:{name}")
         if fields:
-            pods.append({k.decode(): v.decode() for k, v in fields.items()} | {"name": name})
+            pods.append({_text(k): _text(v) for k, v in fields.items()} | {"name": name})
     return pods
+
+
+def _text(value: object) -> str:
+    """A Redis reply as text (the client answers bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -35,7 +35,7 @@ return 1
 """
 
 
-class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
+class ShardSafeRedisChannelLayer(RedisChannelLayer):
     """RedisChannelLayer whose process-local channels survive sharding, in fewer round trips.
 
     Sharding: channels_redis 4.3.0 picks the shard of a process-local channel (`name!uuid`)
@@ -179,7 +179,11 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
 
     async def _dedicated_connection(self, key: tuple[str, int], index: int) -> AbstractConnection:
         loop = asyncio.get_running_loop()
-        if self._dedicated is None or self._dedicated_loop is not loop:
+        if (
+            self._dedicated is None
+            or self._dedicated_locks is None
+            or self._dedicated_loop is not loop
+        ):
             # a connection belongs to the loop it was made on: a new loop starts afresh
             self._dedicated, self._dedicated_locks = {}, {}
             self._dedicated_loop = loop
@@ -227,12 +231,33 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             await super()._clean_receive_backup(index, channel)
 
 
+class StockLayerCalls:
+    """Any channels layer as the relay's `RelayLayer`, through its stock calls: `send` waits
+    for the layer's reply and `receive` goes through its own receive machinery."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+
+    async def new_channel(self, prefix: str = "specific") -> str:
+        return str(await self.layer.new_channel(prefix=prefix))
+
+    async def post(self, channel: str, message: dict[str, Any]) -> None:
+        await self.layer.send(channel, message)
+
+    async def receive_exclusive(self, channel: str) -> dict[str, Any]:
+        message: dict[str, Any] = await self.layer.receive(channel)
+        return message
+
+    async def close_dedicated(self) -> None:
+        return None
+
+
 LAYER_CLASSES = {"redis": ShardSafeRedisChannelLayer, "pubsub": RedisPubSubChannelLayer}
 
 
 def build_layer(
     kind: str, hosts: list[str], *, capacity: int, expiry: int, prefix: str = "skirmish"
-) -> Any:
+) -> ShardSafeRedisChannelLayer | StockLayerCalls:
     if kind == "redis":
         # capacity counts a whole channel's backlog: at 30 batches/s per peer, 1000 rides
         # out a 30 s stall; expiry drops batches nobody read (stale game state) quickly.
@@ -240,5 +265,5 @@ def build_layer(
             hosts=hosts, prefix=prefix, capacity=capacity, expiry=expiry, group_expiry=3600
         )
     if kind == "pubsub":
-        return RedisPubSubChannelLayer(hosts=hosts, prefix=prefix)
+        return StockLayerCalls(RedisPubSubChannelLayer(hosts=hosts, prefix=prefix))
     raise ValueError(f"unknown channel layer {kind!r}; use one of {sorted(LAYER_CLASSES)}")

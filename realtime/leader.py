@@ -10,6 +10,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from realtime.redis_leases import COMPARE_AND_DELETE
+
 
 class Leadership(Protocol):
     async def acquire_or_renew(self) -> bool:
@@ -40,11 +42,6 @@ end
 return 0
 """
 
-RESIGN = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class RedisLeadership:
     def __init__(
@@ -54,7 +51,7 @@ class RedisLeadership:
         self.pod = pod
         self.ttl_ms = int(ttl * 1000)
         self._acquire = redis.register_script(ACQUIRE_OR_RENEW)
-        self._resign = redis.register_script(RESIGN)
+        self._resign = redis.register_script(COMPARE_AND_DELETE)
 
     async def acquire_or_renew(self) -> bool:
         return bool(await self._acquire(keys=[self.key], args=[self.pod, self.ttl_ms]))

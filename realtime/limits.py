@@ -23,14 +23,6 @@ from realtime.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 
-class LimitCode:
-    """Close codes of the limits (docs/protocol.md), next to those in match_host.CloseCode."""
-
-    POLICY = 1008  # flooding or persistent bad input
-    IDLE = 4008  # sent nothing for `idle_timeout` seconds while the match ran
-    TOO_MANY_SOCKETS = 4029  # the player holds too many match sockets on this pod
-
-
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up; each message takes one."""
 

@@ -26,9 +26,9 @@ from realtime.leader import Leadership, MemoryLeadership
 from realtime.ownership import MatchDirectory
 from realtime.results import no_contest
 from realtime.tasks import cancel_and_wait
-from skirmish.errors import SkirmishError
-from skirmish.store import Store
-from skirmish.store.records import MatchPlayer, MatchRecord, TicketRecord, new_id
+from skirmish.base.errors import SkirmishError
+from skirmish.base.store import Store
+from skirmish.base.store.records import MatchPlayer, MatchRecord, TicketRecord, new_id
 
 log = logging.getLogger(__name__)
 

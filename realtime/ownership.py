@@ -18,7 +18,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from skirmish.store.memory import Expiring
+from realtime.redis_leases import COMPARE_AND_DELETE
+from skirmish.base.store.memory import Expiring
 
 EPOCH_TTL_SECONDS = 24 * 3600
 SWEEP_EVERY_CLAIMS = 1000  # the embedded directory drops what expired unread this often
@@ -118,11 +119,6 @@ end
 return 0
 """
 
-RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class RedisMatchDirectory:
     def __init__(self, redis: Redis, ttl: float, prefix: str = "skirmish") -> None:
@@ -131,7 +127,7 @@ class RedisMatchDirectory:
         self.prefix = prefix
         self._claim = redis.register_script(CLAIM)
         self._renew = redis.register_script(RENEW)
-        self._release = redis.register_script(RELEASE)
+        self._release = redis.register_script(COMPARE_AND_DELETE)
 
     def lease_key(self, match_id: str) -> str:
         return f"{self.prefix}:lease:{match_id}"

@@ -15,6 +15,9 @@ entry for it, in order:
 `conn` is the edge's id for the socket, so a late entry can never reach a newer socket of
 the same player. Snapshot bodies travel as the owner encoded them and reach the sockets
 untouched; acks are spliced per socket on the edge, as for local sockets.
+
+This module is the transport: the pod's channel and a `PodLink` per peer. The owner's end
+is relay_owner.py, the edge's end relay_edge.py.
 """
 
 from __future__ import annotations
@@ -25,13 +28,9 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
-
-import orjson
+from typing import Any, Protocol
 
 from realtime import metrics
-from realtime.fanout import Outlet
-from realtime.match_loop import Seat
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +39,35 @@ KEEPALIVE_SECONDS = 1.0
 BATCH_TYPE = "relay.batch"
 
 Entry = list[Any]
+Message = dict[str, Any]
+OnBatch = Callable[[Message], None]
+
+
+class RelayLayer(Protocol):
+    """What the relay needs of a channel layer: a process-local channel to read alone, and
+    a send that asks for no more than the transport needs (realtime/layers.py builds one)."""
+
+    async def new_channel(self, prefix: str = "specific") -> str: ...
+
+    async def post(self, channel: str, message: Message) -> None:
+        """Send one message to a channel; a refusal may surface on a later post."""
+        ...
+
+    async def receive_exclusive(self, channel: str) -> Message:
+        """The next message of a channel that only this caller reads."""
+        ...
+
+    async def close_dedicated(self) -> None:
+        """Close what the posts and exclusive reads opened."""
+        ...
 
 
 class PodLink:
     """Everything this pod has for one peer pod, sent as one layer message per tick."""
 
-    def __init__(self, layer: Any, own_channel: str, pod: str, peer_channel: str) -> None:
+    def __init__(
+        self, layer: RelayLayer | None, own_channel: str, pod: str, peer_channel: str
+    ) -> None:
         self.layer = layer
         self.own_channel = own_channel
         self.pod = pod
@@ -93,9 +115,6 @@ class PodLink:
         self._wake.set()
 
     async def _pump(self) -> None:
-        # The Redis layer can send without waiting for a reply (layers.py, `post`); others
-        # (the pub/sub layer, tests' in-memory layer) take the stock `send`.
-        send = getattr(self.layer, "post", None) or self.layer.send
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -111,7 +130,9 @@ class PodLink:
                 "entries": entries,
             }
             try:
-                await send(self.peer_channel, message)
+                if self.layer is None:  # an embedded pod relays nothing
+                    raise RuntimeError("no channel layer")
+                await self.layer.post(self.peer_channel, message)
                 self.messages_sent += 1
                 metrics.RELAY_BATCHES_SENT.inc()
                 metrics.RELAY_ENTRIES_SENT.inc(len(entries))
@@ -146,117 +167,15 @@ class PodLink:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-class RemoteConnection:
-    """Owner side: a socket that lives on another pod, as the match loop sees it."""
-
-    __slots__ = ("closed", "conn", "dropped", "link", "match", "slot")
-
-    def __init__(self, link: PodLink, match: Any, slot: int, conn: int) -> None:
-        self.link = link
-        self.match = match
-        self.slot = slot
-        self.conn = conn
-        self.closed = False
-        self.dropped = 0
-
-    def send_snapshot(self, ack: int, body: bytes) -> None:
-        self.link.add_snapshot(self.match.id, self.match.tick, body, self.conn, ack)
-
-    def send_frame(self, frame: bytes) -> None:
-        if not self.closed:
-            self.link.add(["f", self.match.id, self.conn, frame])
-
-    def close(self, code: int, reason: str = "") -> None:
-        if not self.closed:
-            self.closed = True
-            self.link.add(["c", self.match.id, self.conn, code, reason])
-
-
-class RemoteMatch:
-    """Edge side: a match owned by another pod, with this pod's sockets of it."""
-
-    def __init__(self, record: Any, mode: Any, owner: Any, link: PodLink) -> None:
-        self.id = record.id
-        self.record = record
-        self.mode = mode
-        self.owner = owner  # the owner's Lease
-        self.link = link
-        self.tick = 0
-        self.status = "running"
-        self.seats = [Seat(p.player_id, p.name, p.slot) for p in record.players]
-        self.conns: dict[int, Seat] = {}
-
-    def seat_of(self, player_id: str) -> Seat | None:
-        return next((s for s in self.seats if s.player_id == player_id), None)
-
-    def connect(self, seat: Seat, connection: Outlet, conn: int) -> Outlet | None:
-        previous, seat.connection = seat.connection, connection
-        self.conns = {c: s for c, s in self.conns.items() if s is not seat}
-        self.conns[conn] = seat
-        seat.conn = conn
-        self.link.add(["j", self.id, conn, seat.player_id])
-        return previous
-
-    def disconnect(self, seat: Seat, connection: Outlet) -> None:
-        if seat.connection is connection:
-            seat.connection = None
-            self.conns.pop(seat.conn, None)
-            self.link.add(["l", self.id, seat.conn])
-
-    def accept_input(self, seat: Seat, seq: int, message: dict[str, Any]) -> None:
-        self.mode.parse_input(message)  # refuse bad input here, before it crosses pods
-        if seq > seat.last_seq:
-            seat.last_seq = seq
-            self.link.add(["i", self.id, seat.conn, seq, message])
-
-    @property
-    def empty(self) -> bool:
-        return not self.conns
-
-    def broadcast(self, message: dict[str, Any]) -> None:
-        frame = orjson.dumps(message)
-        for seat in self.conns.values():
-            if seat.connection is not None:
-                seat.connection.send_frame(frame)
-
-    def close_all(self, code: int, reason: str = "") -> None:
-        for conn, seat in self.conns.items():
-            if seat.connection is not None:
-                seat.connection.close(code, reason)
-                seat.connection = None
-            self.link.add(["l", self.id, conn])  # the owner frees the seat at once
-        self.conns.clear()
-
-    # -- entries from the owner ----------------------------------------------------------
-
-    def on_snapshot(self, tick: int, body: bytes, acks: list[list[int]]) -> None:
-        self.tick = tick
-        for conn, ack in acks:
-            seat = self.conns.get(conn)
-            if seat is not None and seat.connection is not None:
-                seat.connection.send_snapshot(ack, body)
-
-    def on_frame(self, conn: int, frame: bytes) -> None:
-        seat = self.conns.get(conn)
-        if seat is not None and seat.connection is not None:
-            seat.connection.send_frame(frame)
-
-    def on_close(self, conn: int, code: int, reason: str) -> None:
-        seat = self.conns.pop(conn, None)
-        if seat is not None and seat.connection is not None:
-            seat.connection.close(code, reason)
-            seat.connection = None
-
-
 class Relay:
-    """The pod's side of cross-pod play: its channel, its links to peers, its remote seats."""
+    """The pod's end of cross-pod play: its channel and its links to peer pods. Without a
+    layer (one embedded pod) it is off: nothing is relayed."""
 
-    def __init__(self, layer: Any, pod: str) -> None:
+    def __init__(self, layer: RelayLayer | None, pod: str) -> None:
         self.layer = layer
         self.pod = pod
         self.channel = ""
         self.links: dict[str, PodLink] = {}
-        self.remote: dict[str, RemoteMatch] = {}  # edge side, by match id
         self._conn_ids = itertools.count(1)
         self._receiver: asyncio.Task[None] | None = None
 
@@ -264,21 +183,20 @@ class Relay:
     def enabled(self) -> bool:
         return self.layer is not None
 
-    async def start(self, on_batch: Callable[[dict[str, Any]], None]) -> None:
+    async def start(self, on_batch: OnBatch) -> None:
         if self.layer is None:
             return
         if not self.channel:  # (a restarted relay keeps its channel and what waits there)
             self.channel = await self.layer.new_channel(prefix=f"skirmish.pod.{self.pod}")
-        self._receiver = asyncio.get_running_loop().create_task(self._receive(on_batch))
+        self._receiver = asyncio.get_running_loop().create_task(self._receive(self.layer, on_batch))
 
     async def stop(self) -> None:
         if self._receiver is not None:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
         await asyncio.gather(*(link.close() for link in self.links.values()))
-        close_dedicated = getattr(self.layer, "close_dedicated", None)
-        if close_dedicated is not None:
-            await close_dedicated()
+        if self.layer is not None:
+            await self.layer.close_dedicated()
 
     def next_conn_id(self) -> int:
         return next(self._conn_ids)
@@ -295,21 +213,19 @@ class Relay:
         for link in self.links.values():
             link.flush()
 
-    def forget_idle_links(self, now: float, idle: float) -> None:
+    def forget_idle_links(self, now: float, idle: float, in_use: set[PodLink]) -> None:
         """Links to pods that vanished (nothing heard, nothing relayed) are dropped."""
-        in_use = {remote.link for remote in self.remote.values()}
         for channel, link in list(self.links.items()):
             if link not in in_use and now - link.last_heard > idle and not link.entries:
                 del self.links[channel]
                 asyncio.get_running_loop().create_task(link.close(grace=0))
 
-    async def _receive(self, on_batch: Callable[[dict[str, Any]], None]) -> None:
+    async def _receive(self, layer: RelayLayer, on_batch: OnBatch) -> None:
         # Only this task reads the pod's channel: the Redis layer then reads it on a
         # connection of its own (layers.py, `receive_exclusive`).
-        receive = getattr(self.layer, "receive_exclusive", None) or self.layer.receive
         while True:
             try:
-                message = await receive(self.channel)
+                message = await layer.receive_exclusive(self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -317,28 +233,15 @@ class Relay:
                 await asyncio.sleep(0.5)
                 continue
             if message.get("type") == BATCH_TYPE:
-                metrics.RELAY_BATCHES_RECEIVED.inc()
-                link = self.link(message["reply_to"])
-                link.last_heard = time.monotonic()
-                link.note_received(message.get("seq", 0))
-                try:
-                    on_batch(message)
-                except Exception:
-                    log.exception("bad relay batch from %s", message.get("from"))
+                self.hand_over(message, on_batch)
 
-    # -- edge side -----------------------------------------------------------------------
-
-    def deliver_to_edge(self, entry: Entry) -> None:
-        """Apply one owner→edge entry to this pod's sockets."""
-        kind, match_id = entry[0], entry[1]
-        remote = self.remote.get(match_id)
-        if remote is None:
-            return
-        if kind == "s":
-            remote.on_snapshot(entry[2], entry[3], entry[4])
-        elif kind == "f":
-            remote.on_frame(entry[2], entry[3])
-        elif kind == "c":
-            remote.on_close(entry[2], entry[3], entry[4])
-            if remote.empty:
-                del self.remote[match_id]
+    def hand_over(self, message: Message, on_batch: OnBatch) -> None:
+        """One batch received from a peer: note it on the peer's link, then act on it."""
+        metrics.RELAY_BATCHES_RECEIVED.inc()
+        link = self.link(message["reply_to"])
+        link.last_heard = time.monotonic()
+        link.note_received(message.get("seq", 0))
+        try:  # one bad batch must not end the receiving
+            on_batch(message)
+        except Exception:
+            log.exception("bad relay batch from %s", message.get("from"))

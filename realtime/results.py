@@ -7,10 +7,10 @@ from typing import Any
 
 from game.modes import Outcome
 from game.ratings import DEFAULT_RATING, update_ratings
-from realtime.match_loop import HostedMatch
-from skirmish.store import Store
-from skirmish.store.protocols import RatingChange
-from skirmish.store.records import MatchRecord
+from realtime.hosted_match import HostedMatch
+from skirmish.base.store import Store
+from skirmish.base.store.protocols import RatingChange
+from skirmish.base.store.records import MatchRecord
 
 
 async def record_result(
@@ -80,7 +80,7 @@ def no_contest(
     def finish(record: MatchRecord) -> MatchRecord:
         if record.status not in ends:
             return record
-        result = {
+        result: dict[str, Any] = {
             "match_id": record.id, "winner": None, "reason": reason, "tick": tick, "players": [],
         }  # fmt: skip
         update = {"status": "finished", "finished_at": finished_at, "result": result}

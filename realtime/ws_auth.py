@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from asgiref.sync import markcoroutinefunction
 from channels.middleware import BaseMiddleware
 
-from skirmish.errors import Unauthorized
-from skirmish.tokens import TokenService
+from skirmish.base.errors import Unauthorized
+from skirmish.base.tokens import TokenService
 
 SUBPROTOCOL = "skirmish.v1"
 TOKEN_PREFIX = "token."
@@ -89,7 +89,7 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-class MatchTokenMiddleware(BaseMiddleware):  # type: ignore[misc]
+class MatchTokenMiddleware(BaseMiddleware):
     """Puts `match_claims` (or `auth_error`, or `origin_error`) into the scope of every socket."""
 
     def __init__(self, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None):

@@ -17,9 +17,9 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from api.app import build_app
-from skirmish.services import Services, build_services
-from skirmish.settings import Settings
-from skirmish.store.records import MatchRecord
+from skirmish.base.settings import Settings
+from skirmish.base.store.records import MatchRecord
+from skirmish.server.services import Services, build_services
 
 with warnings.catch_warnings():
     # Starlette >= 1.x asks for `httpx2`; the project still ships plain httpx (works the same).

@@ -10,7 +10,7 @@ from redis import Redis
 from starlette.testclient import TestClient
 
 from api.routing import ENDPOINTS
-from skirmish.tokens import TokenService
+from skirmish.base.tokens import TokenService
 from tests.api.conftest import SECRET, Api, assert_error, parse_time
 from tests.support.redis_server import redis_url as redis_url
 

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from api.app import build_app
 from api.routing import ENDPOINTS
-from skirmish.services import build_services
+from skirmish.server.services import build_services
 from tests.api.conftest import POD, Api, assert_error, make_settings
 
 # -- health and metrics -----------------------------------------------------------------
@@ -312,7 +312,7 @@ def test_the_lobby_cursor_pattern_fits_every_lobby_id_and_nothing_else() -> None
     import re
 
     from api.openapi import _query_value
-    from skirmish.store.records import id_pattern, new_id
+    from skirmish.base.store.records import id_pattern, new_id
 
     pattern = re.compile(id_pattern("l"))
     assert all(pattern.match(new_id("l")) for _ in range(100))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from skirmish.store.records import MatchRecord
+from skirmish.base.store.records import MatchRecord
 from tests.api.conftest import Api, Player, assert_error, parse_time
 
 MATCH_KEYS = {"id", "mode", "status", "players", "created_at", "result"}

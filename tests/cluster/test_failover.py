@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from skirmish.client import MatchAccess, MatchClosed, SkirmishClient
-from skirmish.cluster import Cluster
+from skirmish.sdk.client import MatchAccess, MatchClosed, SkirmishClient
+from skirmish.server.cluster import Cluster
 from tests.cluster.test_scale_out import lobby_match
 
 pytestmark = pytest.mark.e2e

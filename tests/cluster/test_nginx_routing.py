@@ -17,8 +17,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from skirmish.cluster import Cluster
-from skirmish.tokens import TokenService
+from skirmish.base.tokens import TokenService
+from skirmish.server.cluster import Cluster
 from tests.support.cluster import ClusterFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]

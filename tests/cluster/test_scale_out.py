@@ -17,10 +17,10 @@ from redis import Redis
 
 from game.replay import replay
 from realtime.layers import build_layer
-from skirmish.bot import play_connection
-from skirmish.client import MatchAccess, SkirmishClient
-from skirmish.cluster import Cluster
-from skirmish.settings import Settings
+from skirmish.base.settings import Settings
+from skirmish.sdk.bot import play_connection
+from skirmish.sdk.client import MatchAccess, SkirmishClient
+from skirmish.server.cluster import Cluster
 from tests.support.redis_server import redis_server
 
 pytestmark = pytest.mark.e2e

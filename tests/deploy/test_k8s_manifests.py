@@ -3,13 +3,12 @@ rollout and disruption rules, security, routing, autoscaling, network policy, se
 
 from __future__ import annotations
 
-import ast
 import re
 
 import pytest
 from pydantic import ValidationError
 
-from skirmish.settings import Settings
+from skirmish.base.settings import Settings
 from tests.deploy.manifests import (
     GAME_LABELS,
     OVERLAYS,
@@ -44,17 +43,14 @@ def game(docs: list[Manifest]) -> Manifest:
 
 
 def uvicorn_graceful_shutdown_seconds() -> float:
-    """`timeout_graceful_shutdown=` of the uvicorn.run call in skirmish/cli.py."""
-    tree = ast.parse((ROOT / "skirmish" / "cli.py").read_text())
-    values = [
-        kw.value.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        for kw in node.keywords
-        if kw.arg == "timeout_graceful_shutdown" and isinstance(kw.value, ast.Constant)
-    ]
-    assert len(values) == 1, "skirmish/cli.py: one literal timeout_graceful_shutdown"
-    return float(values[0])
+    """`timeout_graceful_shutdown` of the uvicorn options every pod is served with."""
+    from skirmish.base.settings import Settings
+    from skirmish.server.asgi import server_options
+
+    options = server_options(
+        Settings(token_secret="x" * 32), log_config={}, log_level="info", access_log=False
+    )
+    return float(options["timeout_graceful_shutdown"])
 
 
 def prestop_script(docs: list[Manifest]) -> str:
@@ -256,8 +252,8 @@ def routed(ingresses: list[Manifest], path: str) -> str | None:
 
 
 def nginx_template_routes(path: str) -> str | None:
-    """The same decision by deploy/nginx/skirmish.conf.template's locations."""
-    template = (ROOT / "deploy" / "nginx" / "skirmish.conf.template").read_text()
+    """The same decision by skirmish/server/nginx.conf.template's locations."""
+    template = (ROOT / "skirmish" / "server" / "nginx.conf.template").read_text()
     rest = re.search(r"location ~ (\^\S+) \{", template)
     assert rest and "location /ws/matches/ {" in template
     if path.startswith("/ws/matches/"):
@@ -359,7 +355,7 @@ def test_config_keys_are_settings_the_app_reads(docs: list[Manifest]) -> None:
     secrets = secret_data(find(docs, "Secret", "skirmish-secrets"))
     keys |= {key for key in secrets if key.startswith("SKIRMISH_")}
     unknown = keys - fields - HOOK_ONLY_SETTINGS
-    assert not unknown, f"not settings of skirmish/settings.py: {sorted(unknown)}"
+    assert not unknown, f"not settings of skirmish/base/settings.py: {sorted(unknown)}"
 
 
 def test_dev_pods_accept_their_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,8 +17,8 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from skirmish.bot import Brain
-from skirmish.client import MatchAccess, MatchClosed, MatchConnection, SkirmishClient
+from skirmish.sdk.bot import Brain
+from skirmish.sdk.client import MatchAccess, MatchClosed, MatchConnection, SkirmishClient
 from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""The arena-30 benchmark mode: the issue's exact update rule, compact snapshots, strict input."""
+"""The arena-30 benchmark mode: its exact update rule, compact snapshots, strict input."""
 
 from __future__ import annotations
 

@@ -110,40 +110,39 @@ def test_cluster_plans_split_each_match_or_keep_it_on_its_owner(split: bool) -> 
         assert on_owner == (PLAYERS // 2 if split else PLAYERS)
 
 
-def test_bench_patches_apply_in_the_pod_process_only(tmp_path: Path) -> None:
-    """Patches monkeypatch the product, so the benchmark applies them in its pod processes;
-    here too, a fresh interpreter checks what they change and refuses unknown names."""
-    import subprocess
-    import sys
+def test_bench_options_reach_the_factories_and_unknown_names_are_refused() -> None:
+    """Variants and options go in through the factories' parameters, never by patching."""
+    from channels.consumer import AsyncConsumer
 
-    probe = (
-        "from loadtest.variants import apply_patches\n"
-        "from realtime.layers import ShardSafeRedisChannelLayer as Layer\n"
-        "from realtime.match_host import MatchHost\n"
-        "from realtime.relay import PodLink, Relay\n"
-        "original = MatchHost._run, Relay.start, PodLink._pump\n"
-        "apply_patches('relay-replies, tick-grid, relay-direct')\n"
-        "assert Layer.post is None and Layer.receive_exclusive is None\n"
-        "assert MatchHost._run is not original[0]\n"
-        "assert Relay.start is not original[1] and PodLink._pump is not original[2]\n"
-        "try:\n"
-        "    apply_patches('warp-drive')\n"
-        "except ValueError as exc:\n"
-        "    print('refused:', exc)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert "refused: unknown patch 'warp-drive'" in done.stdout
+    from loadtest.relay_direct import DirectLayer
+    from loadtest.variants import choices
+    from realtime.consumers import MatchConsumer
+    from realtime.layers import ShardSafeRedisChannelLayer, StockLayerCalls
+    from skirmish.base.settings import Settings
+    from skirmish.server.services import build_services
+
+    chosen = choices("stock", "relay-replies")
+    consumer = chosen.application["consumer"]
+    assert issubclass(consumer, MatchConsumer) and consumer.dispatch is AsyncConsumer.dispatch
+    assert MatchConsumer.dispatch is not AsyncConsumer.dispatch  # the product is untouched
+    settings = Settings(token_secret="x" * 32, redis_url="redis://127.0.0.1:1")
+    layer = chosen.services["layer_factory"](settings)
+    assert isinstance(layer, StockLayerCalls)
+    assert isinstance(layer.layer, ShardSafeRedisChannelLayer)
+    services = build_services(settings, **choices("direct", "relay-direct").services)
+    assert isinstance(services.host.relay.layer, DirectLayer)
+    assert choices("direct", "") == type(chosen)()  # the product's defaults
+    with pytest.raises(ValueError, match="unknown patch 'warp-drive'"):
+        choices("direct", "warp-drive")
 
 
-def test_relay_direct_patch_frames_batches_whole_in_order_however_they_arrive() -> None:
-    """The `relay-direct` prototype must deliver what the layer would, or it measures less."""
+def test_relay_direct_frames_batches_whole_in_order_however_they_arrive() -> None:
+    """The `relay-direct` layer must deliver what the channel layer would, or it measures less."""
+    import asyncio
+
     import msgpack
 
     from loadtest.relay_direct import LENGTH, Inbound
-    from realtime.relay import Relay
 
     batches = [
         {"type": "relay.batch", "from": "a", "reply_to": "ch-a", "seq": n, "entries": [["i", n]]}
@@ -151,10 +150,36 @@ def test_relay_direct_patch_frames_batches_whole_in_order_however_they_arrive() 
     ]
     wire = b"".join(LENGTH.pack(len(b)) + b for b in map(msgpack.packb, batches))
     for chunk in (1, 3, 7, len(wire)):
-        seen: list[dict[str, object]] = []
-        relay = Relay(None, "b")
-        inbound = Inbound(relay, seen.append)
+        inbox: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        inbound = Inbound(inbox)
         for at in range(0, len(wire), chunk):
             inbound.data_received(wire[at : at + chunk])
-        assert seen == batches
-        assert relay.links["ch-a"].batches_lost == 0 and not inbound.buffer
+        assert [inbox.get_nowait() for _ in batches] == batches
+        assert inbox.empty() and not inbound.buffer
+
+
+async def test_relay_direct_carries_batches_between_two_pods_over_loopback() -> None:
+    import asyncio
+
+    from loadtest.relay_direct import DirectLayer
+    from realtime.relay import Relay
+
+    a, b = Relay(DirectLayer(), "a"), Relay(DirectLayer(), "b")
+    received: list[dict[str, object]] = []
+    await a.start(lambda message: None)
+    await b.start(received.append)
+    link = a.link(b.channel)
+    for n in range(3):
+        link.add(["f", "m1", 1, f"frame {n}".encode()])
+        link.flush()
+        await asyncio.sleep(0.01)
+    for _ in range(200):
+        if len(received) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert [m["entries"] for m in received] == [
+        [["f", "m1", 1, f"frame {n}".encode()]] for n in range(3)
+    ]
+    assert b.link(a.channel).batches_lost == 0
+    await a.stop()
+    await b.stop()

@@ -13,10 +13,10 @@ import orjson
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from realtime.asgi import build_application
-from skirmish.services import Services, build_services
-from skirmish.settings import Settings
-from skirmish.store.records import MatchPlayer, MatchRecord, PlayerRecord, new_id
+from skirmish.base.settings import Settings
+from skirmish.base.store.records import MatchPlayer, MatchRecord, PlayerRecord, new_id
+from skirmish.server.asgi import build_application
+from skirmish.server.services import Services, build_services
 
 
 def test_settings(**overrides: Any) -> Settings:

@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from game.modes import build_modes
 from realtime.matcher import Matcher
 from realtime.ownership import MatchDirectory, MemoryMatchDirectory, RedisMatchDirectory
-from skirmish.store import MemoryStore, Store
-from skirmish.store.records import MatchRecord
-from skirmish.store.redis import RedisStore
+from skirmish.base.store import MemoryStore, Store
+from skirmish.base.store.records import MatchRecord
+from skirmish.base.store.redis import RedisStore
 from tests.store.factories import NOW, match
 from tests.support.redis_server import redis_url as redis_url
 

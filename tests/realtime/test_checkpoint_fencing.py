@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from realtime.match_host import MatchHost
 from realtime.ownership import MemoryMatchDirectory
-from skirmish.settings import Settings
-from skirmish.store import MemoryStore
-from skirmish.store.records import MatchPlayer, MatchRecord
+from skirmish.base.settings import Settings
+from skirmish.base.store import MemoryStore
+from skirmish.base.store.records import MatchPlayer, MatchRecord
 
 MODES = Settings(token_secret="x" * 32).modes
 LEASE_TTL = 2.0
@@ -30,23 +30,23 @@ async def test_a_paused_owner_cannot_overwrite_the_new_owners_checkpoint() -> No
         lease_ttl=LEASE_TTL, clock=lambda: world[0],
     )  # fmt: skip
     try:
-        stale = await old._find("m1")
+        stale = await old.find("m1")
         for _ in range(3):
-            old.tick_all()
-        await old._checkpoint_all()
+            old.scheduler.tick_all()
+        await old.keeper.checkpoint_all()
         assert (await store.get_checkpoint("m1"))["tick"] == 3  # type: ignore[index]
 
         world[0] += 10 * LEASE_TTL  # "a" freezes past its lease; "b" takes the match over
-        taken = await new._find("m1")
+        taken = await new.find("m1")
         assert taken is not stale and taken.tick == 3  # resumed from that checkpoint
-        assert new.leases["m1"].epoch == old.leases["m1"].epoch + 1
+        assert new.owned.entry("m1").lease.epoch == old.owned.entry("m1").lease.epoch + 1
 
         for _ in range(5):  # "a" wakes up, believing its lease good, and plays on alone
-            old.tick_all()
-        await old._checkpoint_all()
+            old.scheduler.tick_all()
+        await old.keeper.checkpoint_all()
         assert (await store.get_checkpoint("m1"))["tick"] == 3  # type: ignore[index]
-        assert "m1" not in old.matches  # refused: "a" let the match go
-        assert "m1" in new.matches
+        assert "m1" not in old.owned  # refused: "a" let the match go
+        assert "m1" in new.owned
     finally:
         await old.stop()
         await new.stop()
@@ -63,8 +63,8 @@ async def hosting_one_running_match(clock: list[float]) -> tuple[MemoryStore, Ma
         store, MODES, tick_rate=30, start_wait=0, directory=directory, lease_ttl=LEASE_TTL,
         clock=lambda: clock[0],
     )  # fmt: skip
-    await host._find("m1")
-    host.tick_all()  # started: nobody else is coming
+    await host.find("m1")
+    host.scheduler.tick_all()  # started: nobody else is coming
     return store, host
 
 
@@ -73,7 +73,7 @@ async def test_a_pod_past_its_lease_deadline_writes_no_checkpoint() -> None:
     store, host = await hosting_one_running_match(clock)
     try:
         clock[0] += LEASE_TTL  # unrenewed for a whole ttl: another pod may own it now
-        await host._checkpoint_all()
+        await host.keeper.checkpoint_all()
         assert await store.get_checkpoint("m1") is None
     finally:
         await host.stop()
@@ -86,8 +86,8 @@ async def test_a_refused_checkpoint_drops_the_match_only_if_the_lease_moved() ->
         # The fence says a later epoch wrote (its key outlived a reset directory, say) but
         # the lease is still ours: the lease decides, and the match plays on here.
         assert await store.save_checkpoint("m1", {"tick": 0}, epoch=99)
-        await host._checkpoint_all()
-        assert "m1" in host.matches
+        await host.keeper.checkpoint_all()
+        assert "m1" in host.owned
     finally:
         await host.stop()
 
@@ -99,11 +99,11 @@ async def test_a_lease_handed_back_by_a_claim_runs_as_long_as_the_pods_deadline(
     _, host = await hosting_one_running_match(clock)
     try:
         clock[0] += LEASE_TTL * 0.95  # past the pod's own deadline (0.9 ttl), lease still on
-        host.tick_all()
-        assert "m1" not in host.matches  # let go unrenewed
-        await host._find("m1")  # a player reconnects here: the claim hands the lease back
-        assert "m1" in host.matches
-        clock[0] = host.lease_deadline["m1"] - 0.01  # the last moment the pod plays it
-        assert await host.directory.holder("m1") == host.leases["m1"]
+        host.scheduler.tick_all()
+        assert "m1" not in host.owned  # let go unrenewed
+        await host.find("m1")  # a player reconnects here: the claim hands the lease back
+        assert "m1" in host.owned
+        clock[0] = host.owned.entry("m1").deadline - 0.01  # the last moment the pod plays it
+        assert await host.directory.holder("m1") == host.owned.entry("m1").lease
     finally:
         await host.stop()

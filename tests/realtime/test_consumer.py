@@ -293,14 +293,14 @@ async def test_a_pod_that_loses_its_lease_lets_go_of_the_match(
     host = harness.services.host
     match = await harness.new_match(players=2)
     ws, _ = await harness.join(match, 0)
-    lease = host.leases[match.id]
+    lease = host.owned.entry(match.id).lease
     # Another pod takes the match over (as after a long pause of this one).
     await host.directory.release(lease)
     stolen = await host.directory.claim(match.id, "pod-elsewhere", "chan-elsewhere")
     assert stolen.epoch == lease.epoch + 1
     # Within a renewal period the fenced pod closes its sockets so they reconnect elsewhere.
     assert await close_code(ws, timeout=3) == 1012
-    assert match.id not in host.matches
+    assert match.id not in host.owned
     stored = await harness.services.store.get_match(match.id)
     assert stored is not None and stored.status != "finished"  # it wrote no result
 
@@ -345,10 +345,10 @@ async def test_an_input_that_crosses_the_end_gets_no_error_only_the_result(
     ws, _ = await harness.join(match, 0)
     host = harness.services.host
     for _ in range(300):
-        if host.matches[match.id].status == "finished":
+        if host.owned.get(match.id).status == "finished":
             break
         await asyncio.sleep(0.01)
-    assert host.matches[match.id].status == "finished"
+    assert host.owned.get(match.id).status == "finished"
     for seq in range(1000, 1005):
         await ws.send_to(text_data=input_frame(seq))
     await asyncio.sleep(0.1)

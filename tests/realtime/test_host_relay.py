@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from game.modes.arena import ArenaMode
-from realtime.match_host import TICK_SLICE_SECONDS, MatchHost
-from realtime.relay import RemoteConnection
-from skirmish.settings import Settings
-from skirmish.store import MemoryStore
-from skirmish.store.records import MatchPlayer, MatchRecord
+from realtime.match_host import MatchHost
+from realtime.relay_owner import RemoteConnection
+from realtime.tick_scheduler import TICK_SLICE_SECONDS
+from skirmish.base.settings import Settings
+from skirmish.base.store import MemoryStore
+from skirmish.base.store.records import MatchPlayer, MatchRecord
 
 MODES = Settings(token_secret="x" * 32).modes
 INPUT = {"type": "input", "seq": 1, "dx": 1.0, "dy": 0.0, "aim": 0.0, "fire": False}
@@ -37,7 +38,7 @@ def batch(edge: str, *entries: list[object]) -> dict[str, object]:
 
 
 async def test_socket_ids_of_two_edges_never_mix(host: MatchHost) -> None:
-    hosted = await host._find("m1")  # the first socket of m1 reached this pod: it owns m1
+    hosted = await host.find("m1")  # the first socket of m1 reached this pod: it owns m1
     # Two edge pods number their sockets independently: both call theirs 1.
     host.on_batch(batch("edge-b", ["j", "m1", 1, "p0"]))
     host.on_batch(batch("edge-c", ["j", "m1", 1, "p1"]))
@@ -47,29 +48,29 @@ async def test_socket_ids_of_two_edges_never_mix(host: MatchHost) -> None:
 
 
 async def test_seats_of_a_silent_edge_are_freed(host: MatchHost) -> None:
-    hosted = await host._find("m1")
+    hosted = await host.find("m1")
     host.on_batch(batch("edge-b", ["j", "m1", 7, "p0"]))
     seat = hosted.seats[0]  # type: ignore[union-attr]
     assert isinstance(seat.connection, RemoteConnection)
-    host._drop_silent_edges()
+    host.owner.drop_silent_edges()
     assert seat.connection is not None  # heard just now: kept
     host.relay.link("edge-b").last_heard = time.monotonic() - 10  # the edge pod died
-    host._drop_silent_edges()
+    host.owner.drop_silent_edges()
     assert seat.connection is None and seat.held is None  # offline, standing still
 
 
-async def test_an_overloaded_pod_still_serves_everything_else(host: MatchHost) -> None:
-    def slow_tick() -> list[Any]:
+async def test_an_overloaded_pod_still_serves_everything_else() -> None:
+    def slow_tick() -> None:
         time.sleep(0.05)  # every tick takes longer than its 33 ms interval
-        return []
 
-    host.tick_all = slow_tick  # type: ignore[method-assign]
+    host = MatchHost(MemoryStore(), MODES, tick_rate=30, start_wait=60, on_tick=slow_tick)
     await host.start()
     served = 0
     for _ in range(10):  # what sockets, Redis calls and lease renewal need: a turn
         await asyncio.sleep(0.01)
         served += 1
     assert served == 10
+    await host.stop()
 
 
 class SlowArena(ArenaMode):
@@ -88,14 +89,14 @@ async def test_a_long_tick_is_stepped_in_slices_each_match_once() -> None:
         record = MatchRecord(id=match_id, mode="arena", seed=1, players=players, created_at=0.0)
         await store.add_match(record)
     host = MatchHost(store, {"arena": SlowArena(MODES["arena"].rules)}, tick_rate=30, start_wait=0)
-    hosted = [await host._find(match_id) for match_id in ids]
+    hosted = [await host.find(match_id) for match_id in ids]
     try:
-        pending = host.tick_all()
+        pending = host.scheduler.tick_all()
         # 30 ms of steps: the first slice stops after TICK_SLICE_SECONDS and leaves the rest.
         assert 0 < len(pending) < len(ids)
         slices = 1
         while pending:
-            pending = host._tick_some(pending, host._tick_now)
+            pending = host.scheduler.tick_some(pending)
             slices += 1
         # A step takes at least 1 ms, so a slice holds at most TICK_SLICE_SECONDS/1 ms + 1.
         most_per_slice = int(TICK_SLICE_SECONDS / 0.001) + 1
@@ -120,11 +121,11 @@ async def test_a_match_whose_step_raises_is_recorded_as_aborted_not_left_running
         await store.add_match(record)
     modes = {"broken": BrokenArena(MODES["arena"].rules), "fine": MODES["arena"]}
     host = MatchHost(store, modes, tick_rate=30, start_wait=0, wall_clock=lambda: 1234.5)
-    fine = await host._find("fine")
-    crashing = await host._find("broken")
+    fine = await host.find("fine")
+    crashing = await host.find("broken")
     try:
-        host.tick_all()
-        await asyncio.gather(*host._tasks)
+        host.scheduler.tick_all()
+        await asyncio.gather(*host.ends.tasks)
         broken = await store.get_match("broken")
         assert broken is not None and broken.status == "finished"
         assert broken.finished_at == 1234.5
@@ -132,6 +133,6 @@ async def test_a_match_whose_step_raises_is_recorded_as_aborted_not_left_running
             "match_id": "broken", "winner": None, "reason": "aborted", "tick": crashing.tick,
             "players": [],
         }  # fmt: skip
-        assert "broken" not in host.matches and fine.tick == 1  # the other match plays on
+        assert "broken" not in host.owned and fine.tick == 1  # the other match plays on
     finally:
         await host.stop()

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from channels.testing import WebsocketCommunicator
 
-from skirmish.store.records import MatchPlayer, MatchRecord, PlayerRecord, new_id
+from skirmish.base.store.records import MatchPlayer, MatchRecord, PlayerRecord, new_id
 from tests.api.conftest import isolated_env as isolated_env
 from tests.api.conftest import make_api as make_api
 from tests.realtime.conftest import Harness

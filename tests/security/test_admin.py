@@ -60,7 +60,7 @@ def test_admin_routes_are_not_in_the_openapi_document(make_api: Callable[..., Ap
 
 
 def test_short_admin_tokens_are_refused_at_start() -> None:
-    from skirmish.settings import Settings
+    from skirmish.base.settings import Settings
 
     with pytest.raises(ValueError, match="at least 32"):
         Settings(admin_token="short")

@@ -29,9 +29,9 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from realtime.asgi import build_application
-from skirmish.services import build_services
-from skirmish.store.records import MatchRecord
+from skirmish.base.store.records import MatchRecord
+from skirmish.server.asgi import build_application
+from skirmish.server.services import build_services
 from tests.realtime import conftest as realtime
 from tests.realtime.conftest import Harness
 

@@ -23,8 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from skirmish.client import MatchAccess, SkirmishClient
-from skirmish.tokens import TokenService
+from skirmish.base.tokens import TokenService
+from skirmish.sdk.client import MatchAccess, SkirmishClient
 from tests.support.processes import ServerProcess, skirmish_server
 
 pytestmark = pytest.mark.e2e

@@ -136,7 +136,7 @@ async def test_a_burst_within_the_limits_passes_untouched(harness: Harness) -> N
     await ws.send_to(text_data='{"type":"ping","t":1}')
     pong = await receive_until(ws, lambda m: m["type"] in ("pong", "error"))
     assert pong["type"] == "pong"
-    assert harness.services.host.matches[match.id].seats[0].last_seq == 15
+    assert harness.services.host.owned.get(match.id).seats[0].last_seq == 15
     await ws.disconnect()
 
 
@@ -179,7 +179,7 @@ async def test_a_silent_socket_is_closed_with_4008_once_the_match_runs(
     assert loop.time() - started < 1.5 + 0.6 + 0.5  # within a sweep of the deadline
     # The pinging player stood still all along and is still served.
     await receive_until(pinging, lambda m: m["type"] == "snapshot")
-    state = harness.services.host.matches[match.id]
+    state = harness.services.host.owned.get(match.id)
     assert state.seats[1].connection is not None and state.seats[0].connection is None
     pinger.cancel()
     await pinging.disconnect()
@@ -239,7 +239,7 @@ async def test_browser_sockets_from_foreign_origins_are_refused_with_4003(
     else:
         assert first["type"] == "error" and first["code"] == "origin_not_allowed"
         assert await close_code(ws) == 4003
-        assert harness.services.host.matches == {}  # refused before anything was loaded
+        assert len(harness.services.host.owned) == 0  # refused before anything was loaded
 
 
 async def test_listed_origins_are_allowed(harness_factory: HarnessFactory) -> None:
@@ -264,7 +264,7 @@ async def test_firing_faster_than_the_cooldown_fires_no_faster(harness: Harness)
             seq += 1
             await ws.send_to(text_data=ws_input(seq, fire=True, aim=0.3))
     last = await receive_until(ws, lambda m: m["type"] == "snapshot" and m["ack"] == seq)
-    hosted = harness.services.host.matches[match.id]
+    hosted = harness.services.host.owned.get(match.id)
     cooldown = hosted.mode.rules.fire_cooldown_ticks
     ticks = last["tick"] - first["tick"]
     shots = hosted.state.fighters[0].shots

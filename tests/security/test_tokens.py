@@ -10,10 +10,10 @@ import jwt
 import orjson
 import pytest
 
-from skirmish.errors import Unauthorized
-from skirmish.services import build_services
-from skirmish.settings import Settings
-from skirmish.tokens import ISSUER, MATCH_AUDIENCE, PLAYER_AUDIENCE, TokenService
+from skirmish.base.errors import Unauthorized
+from skirmish.base.settings import Settings
+from skirmish.base.tokens import ISSUER, MATCH_AUDIENCE, PLAYER_AUDIENCE, TokenService
+from skirmish.server.services import build_services
 
 OLD = "old-secret-0123456789abcdef0123456789"
 NEW = "new-secret-0123456789abcdef0123456789"
@@ -142,7 +142,7 @@ def test_a_verified_token_still_expires_on_time() -> None:
 
 
 def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("skirmish.tokens.VERIFIED_CACHE", 8)
+    monkeypatch.setattr("skirmish.base.tokens.VERIFIED_CACHE", 8)
     tokens = TokenService(NEW)
     issued = [tokens.issue_match(f"p_{n}", "m_1").token for n in range(20)]
     for token in issued:

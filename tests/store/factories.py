@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from skirmish.errors import Conflict
-from skirmish.store.records import (
+from skirmish.base.errors import Conflict
+from skirmish.base.store.records import (
     LobbyMember,
     LobbyRecord,
     MatchPlayer,

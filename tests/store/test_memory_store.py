@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from skirmish.errors import Conflict
-from skirmish.store import MemoryStore
-from skirmish.store.memory import SWEEP_SECONDS
-from skirmish.store.records import MatchRecord, PlayerRecord, new_id
-from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL
+from skirmish.base.errors import Conflict
+from skirmish.base.store import MemoryStore
+from skirmish.base.store.memory import SWEEP_SECONDS
+from skirmish.base.store.records import MatchRecord, PlayerRecord, new_id
+from skirmish.base.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL
 from tests.store.factories import cancel, lobby, match, ticket
 
 TICKET_TTL, LOBBY_TTL, TOKEN_TTL = 1200.0, 3600.0, 7200.0

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from skirmish.errors import AlreadyInLobby, Conflict
-from skirmish.store.protocols import RatingChange
-from skirmish.store.records import MatchRecord, PlayerRecord, new_id
-from skirmish.store.redis import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, RedisStore
+from skirmish.base.errors import AlreadyInLobby, Conflict
+from skirmish.base.store.protocols import RatingChange
+from skirmish.base.store.records import MatchRecord, PlayerRecord, new_id
+from skirmish.base.store.redis import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, RedisStore
 from tests.store.factories import joiner, leaver, lobby, match, ticket
 
 PODS = 5

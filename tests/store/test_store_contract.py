@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from skirmish.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.store import MemoryStore, Store
-from skirmish.store.protocols import RatingChange
-from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, new_id
-from skirmish.store.redis import RedisStore
+from skirmish.base.errors import AlreadyInLobby, Conflict, NotFound
+from skirmish.base.store import MemoryStore, Store
+from skirmish.base.store.protocols import RatingChange
+from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, new_id
+from skirmish.base.store.redis import RedisStore
 from tests.store.factories import NOW, cancel, joiner, leaver, lobby, match, ticket
 
 

@@ -1,4 +1,4 @@
-"""Pytest fixtures for a real local cluster (nginx + pods + Redis), built on skirmish.cluster.
+"""Pytest fixtures for a real local cluster (nginx, pods, Redis): skirmish.server.cluster.
 
     nginx_cluster = cluster_fixture("nginx_cluster", scope="module", redis=False)
 
@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import pytest
 
-from skirmish.cluster import Cluster
+from skirmish.server.cluster import Cluster
 
 ClusterFactory = Callable[..., Cluster]
 Scope = Literal["session", "package", "module", "class", "function"]

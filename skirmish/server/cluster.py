@@ -3,7 +3,7 @@
 For people (`skirmish cluster`), tests (`tests/support/cluster.py`) and benchmarks. Every
 process listens on 127.0.0.1 only, on a free port, and writes its log under one directory;
 nothing under /etc or /var is touched, so it runs without root. nginx renders the shipped
-`deploy/nginx/skirmish.conf.template`, the same file a deployment uses.
+`skirmish/server/nginx.conf.template`, the same file a deployment uses.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from types import TracebackType
 import httpx
 
 LOOPBACK = "127.0.0.1"
-TEMPLATE = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "skirmish.conf.template"
+TEMPLATE = Path(__file__).with_name("nginx.conf.template")  # package data: ships with the code
 # Passive health check of every pod in both upstreams: this many failed connects within the
 # window take a pod out for the window. Short enough that a dead pod costs one retry, long
 # enough that a pod restarting in place is not hammered.
 SERVER_PARAMS = "max_fails=2 fail_timeout=10s"
-STOP_TIMEOUT = 10.0  # uvicorn's graceful shutdown is 10 s (skirmish/cli.py)
+STOP_TIMEOUT = 10.0  # uvicorn's graceful shutdown is 10 s (skirmish/server/asgi.py, server_options)
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # Debian keeps nginx and redis-server in sbin/bin dirs that an unprivileged PATH may lack.
 EXTRA_BIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
@@ -75,7 +75,7 @@ def raise_open_files_limit() -> int:
 def skirmish_argv() -> list[str]:
     """The `skirmish` script next to this interpreter, or the module when not installed."""
     script = Path(sys.executable).with_name("skirmish")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "skirmish.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "skirmish.server.cli"]
 
 
 def render_nginx_config(

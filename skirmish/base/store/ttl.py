@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skirmish.store.records import MatchRecord
+from skirmish.base.store.records import MatchRecord
 
 DAY = 24 * 3600
 ACTIVE_MATCH_TTL = DAY  # waiting or running; a checkpoint lives as long

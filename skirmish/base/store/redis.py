@@ -54,10 +54,10 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
-from skirmish.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.store.protocols import Mutation, RatingChange, finishes
-from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
-from skirmish.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, match_ttl
+from skirmish.base.errors import AlreadyInLobby, Conflict, NotFound
+from skirmish.base.store.protocols import Mutation, RatingChange, finishes
+from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+from skirmish.base.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, match_ttl
 
 T = TypeVar("T")
 
@@ -352,9 +352,9 @@ class RedisStore:
         await pipe.watch(*keys)
         claims = await pipe.mget(keys)
         for player_id, claim in zip(ordered, claims, strict=True):
-            if claim is None or claim.decode() == lobby_id:
+            if claim is None or _text(claim) == lobby_id:
                 continue
-            other = await self.get_lobby(claim.decode())
+            other = await self.get_lobby(_text(claim))
             if other is not None and player_id in other.gathering:
                 raise AlreadyInLobby(f"player {player_id} is in lobby {other.id}; leave it first")
 
@@ -501,3 +501,8 @@ class RedisStore:
             # redis-py sends floats as repr(): they come back bit for bit.
             values: dict[EncodableT, EncodableT] = {p: r for p, r in ratings.items()}
             await self._redis.hset(self._keys.ratings(mode), mapping=values)
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (the client answers bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -9,11 +9,10 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from skirmish import bot, cluster
-from skirmish.logs import log_config
-from skirmish.settings import Settings
-
-MAX_FRAME_BYTES = 4096  # larger client frames are closed with 1009 by the server
+from skirmish.base.logs import log_config
+from skirmish.base.settings import Settings
+from skirmish.sdk import bot
+from skirmish.server import cluster
 
 
 def redacted(url: str) -> str:
@@ -29,8 +28,7 @@ def redacted(url: str) -> str:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from realtime.limits import http_protocol
-    from realtime.ws_protocol import DirectFramesProtocol
+    from skirmish.server.asgi import APP, server_options
 
     settings = Settings()
     logs = log_config(settings.log_format, args.log_level)
@@ -46,25 +44,10 @@ def serve_command(args: argparse.Namespace) -> int:
         logging.getLogger("skirmish").info(banner)
     else:
         print(banner, flush=True)
-    uvicorn.run(
-        "realtime.asgi:application_factory",
-        factory=True,
-        host=host,
-        port=port,
-        loop="uvloop",
-        # httptools with a deadline for each request to arrive whole (anti-slowloris)
-        http=http_protocol(settings.handshake_timeout_seconds),
-        # uvicorn's websockets-sansio (the cheapest per frame of its implementations), plus
-        # the direct-frames extension the match consumer uses (realtime/ws_protocol.py)
-        ws=DirectFramesProtocol,
-        ws_max_size=MAX_FRAME_BYTES,
-        ws_per_message_deflate=False,  # costs CPU on every frame; snapshots are small
-        lifespan="on",
-        log_config=logs,
-        log_level=args.log_level,
-        access_log=not args.no_access_log,
-        timeout_graceful_shutdown=10,
+    options = server_options(
+        settings, log_config=logs, log_level=args.log_level, access_log=not args.no_access_log
     )
+    uvicorn.run(APP, factory=True, host=host, port=port, **options)
     return 0
 
 

@@ -1,7 +1,7 @@
 """The embedded store: plain dicts in one process.
 
 Atomicity is free here: no method awaits between its read and its write, so on one event
-loop nothing can interleave. Records expire as their Redis keys do (skirmish/store/ttl.py,
+loop nothing can interleave. Records expire as their Redis keys do (skirmish/base/store/ttl.py,
 the ticket and lobby TTLs of the settings), so a long-running embedded server holds what
 is live, not everything it ever saw: expired records read as absent at once and are swept
 out of memory at most a minute later.
@@ -14,10 +14,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from skirmish.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.store.protocols import Mutation, RatingChange, finishes
-from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
-from skirmish.store.ttl import ACTIVE_MATCH_TTL, PLAYER_TTL, match_ttl
+from skirmish.base.errors import AlreadyInLobby, Conflict, NotFound
+from skirmish.base.store.protocols import Mutation, RatingChange, finishes
+from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+from skirmish.base.store.ttl import ACTIVE_MATCH_TTL, PLAYER_TTL, match_ttl
 
 K = TypeVar("K")
 R = TypeVar("R")

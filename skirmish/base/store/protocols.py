@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from skirmish.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
 
 R = TypeVar("R")
 Mutation = Callable[[R], R]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from skirmish.errors import Unauthorized
+from skirmish.base.errors import Unauthorized
 
 ISSUER = "skirmish"
 PLAYER_AUDIENCE = "skirmish:player"

@@ -17,7 +17,7 @@ import orjson
 from game.modes import AnyMode, Outcome
 from realtime import messages
 from realtime.fanout import Outlet
-from skirmish.store.records import MatchRecord
+from skirmish.base.store.records import MatchRecord
 
 INPUT_BUFFER = 4  # inputs waiting per player; older ones are dropped (bounded latency)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from skirmish.client import (
+from skirmish.sdk.client import (
     MatchAccess,
     MatchClosed,
     MatchConnection,

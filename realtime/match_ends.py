@@ -1,0 +1,99 @@
+"""How a hosted match ends: its result written durably, or recorded as aborted.
+
+A match's first running tick, its end and its crash each need a store write; they run as
+tasks here (the tick never awaits), and a drain waits for those under way. The result and
+its ratings are computed in results.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from game.modes import Outcome
+from realtime import metrics
+from realtime.close_codes import CloseCode
+from realtime.hosted_match import HostedMatch
+from realtime.ownership import Lease, MatchDirectory
+from realtime.results import no_contest, record_result
+from skirmish.base.store import Store
+from skirmish.base.store.records import MatchRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MatchEnds:
+    store: Store
+    directory: MatchDirectory
+    wall_clock: Callable[[], float]
+    release: Callable[[HostedMatch], None]  # the match is no longer ours: registry and lease
+    flush: Callable[[], None]  # send the closes to relayed sockets now, not at the next tick
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+
+    def started(self, hosted: HostedMatch) -> None:
+        self.spawn(self._mark_running(hosted.id))
+
+    def finished(self, hosted: HostedMatch, outcome: Outcome, lease: Lease | None) -> None:
+        self.spawn(self._conclude(hosted, outcome, lease))
+
+    def crashed(self, hosted: HostedMatch) -> None:
+        """A bug in one match must not stop the others: end it and tell its players."""
+        log.exception("match %s failed; aborting it", hosted.id)
+        metrics.MATCH_ERRORS.inc()
+        self.release(hosted)
+        hosted.close_all(CloseCode.INTERNAL, "internal error")
+        self.spawn(self._abort(hosted))
+
+    async def wait_for_writes(self, timeout: float) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+    async def finish_writes(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _mark_running(self, match_id: str) -> None:
+        started_at = self.wall_clock()
+
+        def running(record: MatchRecord) -> MatchRecord:
+            if record.status != "waiting":
+                return record
+            return record.model_copy(update={"status": "running", "started_at": started_at})
+
+        await self.store.update_match(match_id, running)
+
+    async def _abort(self, hosted: HostedMatch) -> None:
+        """Record a match that crashed as over, so reconnecting players do not revive it."""
+        finish = no_contest("aborted", hosted.tick, self.wall_clock(), ends=("waiting", "running"))
+        with contextlib.suppress(Exception):
+            await self.store.update_match(hosted.id, finish)
+            await self.store.drop_checkpoint(hosted.id)
+
+    async def _conclude(self, hosted: HostedMatch, outcome: Outcome, lease: Lease | None) -> None:
+        """Write the result and ratings durably (while still owner), then tell the players."""
+        try:
+            if lease is not None and await self.directory.holder(hosted.id) != lease:
+                raise RuntimeError("lost the lease before the result was written")
+            if hosted.record_inputs:  # before the result: a finished match has its replay
+                await self.store.save_replay(hosted.id, hosted.replay())
+            result = await record_result(self.store, hosted, outcome, self.wall_clock())
+            await self.store.drop_checkpoint(hosted.id)
+            hosted.broadcast({"type": "result", **result})
+            hosted.close_all(CloseCode.NORMAL, "match over")
+            metrics.MATCHES_FINISHED.inc()
+        except Exception:
+            log.exception("could not record the result of match %s", hosted.id)
+            hosted.close_all(CloseCode.INTERNAL, "internal error")
+        finally:
+            self.release(hosted)
+            self.flush()
