@@ -163,6 +163,7 @@ class MatchOut(Body):
 class ReplayOut(Body):
     match_id: str
     mode: str
+    mode_version: int = Field(1, description="the version of the mode that played it")
     seed: int
     players: int
     ticks: int

@@ -10,16 +10,35 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import orjson
 
 from game.modes import AnyMode, Outcome
-from realtime import messages
+from realtime import messages, metrics
 from realtime.fanout import Outlet
 from skirmish.base.store.records import MatchRecord
 
 INPUT_BUFFER = 4  # inputs waiting per player; older ones are dropped (bounded latency)
+BUDGET_SHARE = 0.25  # of the tick interval: a step taking longer overruns its budget
+OVERRUN_LIMIT = 10  # overruns within any one second of ticks that end the match
+
+
+class StepOverrun(RuntimeError):
+    """The mode's step ran past its time budget too often: the match cannot keep time."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepBudget:
+    """How long one step may take, and how many overruns in a second of ticks end a match."""
+
+    seconds: float
+    overrun_limit: int = OVERRUN_LIMIT
+
+    @classmethod
+    def for_rate(cls, tick_rate: int, budget: float | None = None) -> StepBudget:
+        return cls(BUDGET_SHARE / tick_rate if budget is None else budget)
 
 
 @dataclass(slots=True)
@@ -48,6 +67,7 @@ class HostedMatch:
         start_deadline: float,
         clock: Callable[[], float],
         record_inputs: bool = False,
+        budget: StepBudget | None = None,
     ) -> None:
         self.id = record.id
         self.clock = clock
@@ -63,6 +83,9 @@ class HostedMatch:
         # player left and stands still). With the seed it replays the match exactly.
         self.record_inputs = record_inputs
         self.input_log: list[list[Any]] = []
+        self.budget = budget or StepBudget.for_rate(mode.tick_rate)
+        # ticks whose step overran the budget, the last `overrun_limit + 1` of them
+        self.overruns: deque[int] = deque(maxlen=self.budget.overrun_limit + 1)
 
     # -- membership ----------------------------------------------------------------------
 
@@ -133,7 +156,7 @@ class HostedMatch:
             self.broadcast({"type": "start", "tick": self.tick})
         if self.status != "running":
             return None
-        tick = self.tick = self.tick + 1
+        tick = self.tick + 1  # counted once stepped: a step that raises leaves the last one
         inputs = []
         for seat in self.seats:  # each seat's next input, or the one it holds (inlined: hot)
             if seat.inbox:
@@ -141,12 +164,26 @@ class HostedMatch:
                 if self.record_inputs:
                     self.input_log.append([tick, seat.slot, message])
             inputs.append(seat.held)
+        began = perf_counter()
         self.state = self.mode.step(self.state, inputs, tick)
+        self.tick = tick
+        if perf_counter() - began > self.budget.seconds:
+            self._overran(tick)
         self._send_snapshot()
         self.outcome = self.mode.outcome(self.state)
         if self.outcome is not None:
             self.status = "finished"
         return self.outcome
+
+    def _overran(self, tick: int) -> None:
+        metrics.STEP_OVERRUNS.inc()
+        overruns = self.overruns
+        overruns.append(tick)
+        if len(overruns) == overruns.maxlen and tick - overruns[0] < self.mode.tick_rate:
+            raise StepOverrun(
+                f"its step overran {self.budget.seconds * 1000:.1f} ms on "
+                f"{len(overruns)} of {tick - overruns[0] + 1} ticks"
+            )
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -155,6 +192,7 @@ class HostedMatch:
         return {
             "version": 1,
             "match_id": self.id,
+            "mode_version": self.mode.version,
             "tick": self.tick,
             "status": self.status,
             "state": self.mode.dump_state(self.state),
@@ -180,6 +218,7 @@ class HostedMatch:
         return {
             "match_id": self.id,
             "mode": self.mode.name,
+            "mode_version": self.mode.version,
             "seed": self.record.seed,
             "players": len(self.seats),
             "ticks": self.tick,

@@ -11,14 +11,15 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from game.modes import AnyMode
-from realtime.hosted_match import HostedMatch
+from realtime.hosted_match import HostedMatch, StepBudget
 from realtime.lease_keeper import LeaseKeeper
 from realtime.owned_matches import OwnedMatches
 from realtime.ownership import Lease
 from realtime.relay_edge import EdgeSide, RemoteMatch
+from realtime.results import no_contest
 from skirmish.base.errors import NotFound, SkirmishError
 from skirmish.base.store import Store
 from skirmish.base.store.records import MatchRecord
@@ -47,6 +48,8 @@ class MatchClaims:
     start_wait: float
     record_replays: bool
     clock: Callable[[], float]
+    wall_clock: Callable[[], float]
+    step_budget: float | None = None  # seconds; None: a quarter of each mode's tick
     draining: bool = False  # once set, this pod takes no new match
     _loading: dict[str, asyncio.Future[Match]] = field(default_factory=dict, init=False)
 
@@ -99,14 +102,34 @@ class MatchClaims:
         claimed_at = self.clock()
         if await self.keeper.directory.renew([lease]):
             raise Draining("the match moved; reconnect")
-        hosted = HostedMatch(
-            record, mode, self.clock() + self.start_wait, self.clock, self.record_replays
-        )
+        budget = StepBudget.for_rate(mode.tick_rate, self.step_budget)
+        starts_by = self.clock() + self.start_wait
+        hosted = HostedMatch(record, mode, starts_by, self.clock, self.record_replays, budget)
         checkpoint = await self.store.get_checkpoint(record.id)
         if checkpoint is not None and checkpoint.get("status") != "finished":
+            if checkpoint.get("mode_version", 1) != mode.version:
+                await self._end_stale(record, checkpoint, lease)
             await self._resume(hosted, checkpoint, lease)
         self.matches.add(hosted, lease, self.keeper.deadline_from(claimed_at))
         return hosted
+
+    async def _end_stale(
+        self, record: MatchRecord, checkpoint: dict[str, Any], lease: Lease
+    ) -> NoReturn:
+        """A checkpoint of another version of the mode (a rolling deploy changed it): it is
+        never restored; the match ends as no contest."""
+        version = checkpoint.get("mode_version", 1)
+        log.warning(
+            "match %s: its checkpoint is of %s version %s, this pod plays another; "
+            "it ends as no contest", record.id, record.mode, version,
+        )  # fmt: skip
+        tick = int(checkpoint.get("tick", 0))
+        finish = no_contest("no_contest", tick, self.wall_clock(), ends=("waiting", "running"))
+        await self.store.update_match(record.id, finish)
+        await self.store.drop_checkpoint(record.id)
+        with contextlib.suppress(Exception):
+            await self.keeper.directory.release(lease)
+        raise MatchOver("the match ended: the server's version of its mode changed")
 
     async def _resume(self, hosted: HostedMatch, checkpoint: dict[str, Any], lease: Lease) -> None:
         """Its last owner drained or died: carry on from its checkpoint."""

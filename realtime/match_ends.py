@@ -8,7 +8,6 @@ its ratings are computed in results.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from skirmish.base.store.records import MatchRecord
 
 log = logging.getLogger(__name__)
 
+Result = dict[str, Any]
+
 
 @dataclass
 class MatchEnds:
@@ -39,15 +40,14 @@ class MatchEnds:
         self.spawn(self._mark_running(hosted.id))
 
     def finished(self, hosted: HostedMatch, outcome: Outcome, lease: Lease | None) -> None:
-        self.spawn(self._conclude(hosted, outcome, lease))
+        self.spawn(self._conclude(hosted, lease, self._rate(hosted, outcome)))
 
-    def crashed(self, hosted: HostedMatch) -> None:
-        """A bug in one match must not stop the others: end it and tell its players."""
-        log.exception("match %s failed; aborting it", hosted.id)
+    def voided(self, hosted: HostedMatch, lease: Lease | None) -> None:
+        """Its mode raised or ran too slow: the match stops and ends as no contest (no
+        ratings); the other matches of the pod play on."""
         metrics.MATCH_ERRORS.inc()
-        self.release(hosted)
-        hosted.close_all(CloseCode.INTERNAL, "internal error")
-        self.spawn(self._abort(hosted))
+        hosted.status = "finished"  # no more steps; a socket arriving meanwhile is seated
+        self.spawn(self._conclude(hosted, lease, self._void(hosted)))
 
     async def wait_for_writes(self, timeout: float) -> None:
         if self.tasks:
@@ -72,21 +72,29 @@ class MatchEnds:
 
         await self.store.update_match(match_id, running)
 
-    async def _abort(self, hosted: HostedMatch) -> None:
-        """Record a match that crashed as over, so reconnecting players do not revive it."""
-        finish = no_contest("aborted", hosted.tick, self.wall_clock(), ends=("waiting", "running"))
-        with contextlib.suppress(Exception):
-            await self.store.update_match(hosted.id, finish)
-            await self.store.drop_checkpoint(hosted.id)
+    async def _void(self, hosted: HostedMatch) -> Result:
+        finish = no_contest(
+            "no_contest", hosted.tick, self.wall_clock(), ends=("waiting", "running")
+        )
+        record = await self.store.update_match(hosted.id, finish)
+        if record.result is None:
+            raise RuntimeError(f"match {hosted.id} finished without a result")
+        return record.result
 
-    async def _conclude(self, hosted: HostedMatch, outcome: Outcome, lease: Lease | None) -> None:
-        """Write the result and ratings durably (while still owner), then tell the players."""
+    async def _rate(self, hosted: HostedMatch, outcome: Outcome) -> Result:
+        if hosted.record_inputs:  # before the result: a finished match has its replay
+            await self.store.save_replay(hosted.id, hosted.replay())
+        return await record_result(self.store, hosted, outcome, self.wall_clock())
+
+    async def _conclude(
+        self, hosted: HostedMatch, lease: Lease | None, write: Coroutine[Any, Any, Result]
+    ) -> None:
+        """Write the result durably (while still owner), then tell the players."""
         try:
             if lease is not None and await self.directory.holder(hosted.id) != lease:
+                write.close()
                 raise RuntimeError("lost the lease before the result was written")
-            if hosted.record_inputs:  # before the result: a finished match has its replay
-                await self.store.save_replay(hosted.id, hosted.replay())
-            result = await record_result(self.store, hosted, outcome, self.wall_clock())
+            result = await write
             await self.store.drop_checkpoint(hosted.id)
             hosted.broadcast({"type": "result", **result})
             hosted.close_all(CloseCode.NORMAL, "match over")

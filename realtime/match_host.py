@@ -22,7 +22,7 @@ from typing import Any
 from game.modes import AnyMode
 from realtime.close_codes import CloseCode
 from realtime.fanout import Outlet
-from realtime.hosted_match import HostedMatch, Seat
+from realtime.hosted_match import HostedMatch, Seat, StepOverrun
 from realtime.lease_keeper import LeaseKeeper
 from realtime.match_claims import Match, MatchClaims
 from realtime.match_ends import MatchEnds
@@ -57,6 +57,7 @@ class MatchHost:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         on_tick: Callable[[], None] | None = None,
+        step_budget: float | None = None,
     ) -> None:
         self.store = store
         self.pod = pod
@@ -73,6 +74,7 @@ class MatchHost:
         self.claims = MatchClaims(
             store=store, modes=modes, matches=self.owned, keeper=self.keeper, edge=self.edge,
             pod=pod, start_wait=start_wait, record_replays=record_replays, clock=clock,
+            wall_clock=wall_clock, step_budget=step_budget,
         )  # fmt: skip
         self.scheduler = TickScheduler(
             tick_rate, self.owned, self._step, self.relay.flush, clock, on_tick
@@ -176,8 +178,13 @@ class MatchHost:
             return
         try:
             outcome = hosted.advance(now)
-        except Exception:
-            self.ends.crashed(hosted)
+        except StepOverrun as exc:
+            log.warning("match %s: %s; it ends as no contest", hosted.id, exc)
+            self.ends.voided(hosted, owned.lease)
+            return
+        except Exception:  # a bug in one match must not stop the others
+            log.exception("match %s: its mode failed; it ends as no contest", hosted.id)
+            self.ends.voided(hosted, owned.lease)
             return
         if hosted.status == "running" and hosted.tick == 1:
             self.ends.started(hosted)

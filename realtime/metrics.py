@@ -22,7 +22,12 @@ TICK_DURATION = Histogram(
 )
 WS_ERRORS = Counter("skirmish_ws_errors_total", "Client messages refused", ["code"])
 WS_CLOSES = Counter("skirmish_ws_closes_total", "Sockets closed by the server", ["code"])
-MATCH_ERRORS = Counter("skirmish_match_errors_total", "Matches aborted by a server fault")
+MATCH_ERRORS = Counter(
+    "skirmish_match_errors_total", "Matches ended as no contest: their mode raised or ran slow"
+)
+STEP_OVERRUNS = Counter(
+    "skirmish_step_overruns_total", "Steps of a match's mode that ran past their time budget"
+)
 
 
 class MessageCounts:

@@ -102,6 +102,7 @@ class ArenaMode:
     """The arena game mode (see ArenaRules for its constants)."""
 
     name = "arena"
+    version = 1
     min_players = 2
     max_players = 10
 

@@ -48,6 +48,10 @@ class GameMode(Protocol[StateT, InputT]):
     """
 
     name: str
+    # Raise it whenever a state or an input of an older version would replay differently:
+    # a match is pinned to the version it started with, and a checkpoint of another
+    # version is never restored (the match ends as no contest instead).
+    version: int
     tick_rate: int
     min_players: int
     max_players: int

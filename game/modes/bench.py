@@ -68,6 +68,7 @@ class Arena30Mode:
     """The arena-30 benchmark mode (see the module docstring for the rules)."""
 
     name = "arena30"
+    version = 1
     min_players = 2
     max_players = 10
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(2.0, gt=0)
 
     tick_rate: int = Field(30, ge=1, le=120)
+    # A mode's step may take this long (default: a quarter of its tick); a match whose step
+    # overruns it on more than 10 ticks within a second ends as no contest.
+    step_budget_ms: float | None = Field(None, gt=0)
     arena_score_limit: int = Field(10, ge=1)
     arena_time_limit_seconds: float = Field(180.0, gt=0)
 

@@ -186,6 +186,7 @@ def build_host(
         lease_ttl=settings.lease_ttl_seconds,
         record_replays=settings.record_replays,
         on_tick=on_tick,
+        step_budget=None if settings.step_budget_ms is None else settings.step_budget_ms / 1000,
     )
 
 

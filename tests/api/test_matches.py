@@ -131,6 +131,7 @@ def test_a_recorded_replay_is_served_once_finished(api: Api) -> None:
     record = {
         "match_id": match_id,
         "mode": "arena",
+        "mode_version": 1,
         "seed": 42,
         "players": 2,
         "ticks": 3,

@@ -104,35 +104,3 @@ async def test_a_long_tick_is_stepped_in_slices_each_match_once() -> None:
         assert [match.tick for match in hosted] == [1] * len(ids)  # each stepped once
     finally:
         await host.stop()
-
-
-class BrokenArena(ArenaMode):
-    """The arena with a bug: its step raises."""
-
-    def step(self, state: Any, inputs: Sequence[Any], tick: int) -> Any:
-        raise RuntimeError("a bug in the mode")
-
-
-async def test_a_match_whose_step_raises_is_recorded_as_aborted_not_left_running() -> None:
-    store = MemoryStore()
-    players = (MatchPlayer(player_id="p0", name="p0", slot=0),)
-    for match_id in ("broken", "fine"):
-        record = MatchRecord(id=match_id, mode=match_id, seed=1, players=players, created_at=0.0)
-        await store.add_match(record)
-    modes = {"broken": BrokenArena(MODES["arena"].rules), "fine": MODES["arena"]}
-    host = MatchHost(store, modes, tick_rate=30, start_wait=0, wall_clock=lambda: 1234.5)
-    fine = await host.find("fine")
-    crashing = await host.find("broken")
-    try:
-        host.scheduler.tick_all()
-        await asyncio.gather(*host.ends.tasks)
-        broken = await store.get_match("broken")
-        assert broken is not None and broken.status == "finished"
-        assert broken.finished_at == 1234.5
-        assert broken.result == {
-            "match_id": "broken", "winner": None, "reason": "aborted", "tick": crashing.tick,
-            "players": [],
-        }  # fmt: skip
-        assert "broken" not in host.owned and fine.tick == 1  # the other match plays on
-    finally:
-        await host.stop()
