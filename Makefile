@@ -16,8 +16,9 @@ $(RUNTIME): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(RUNTIME)
 
-$(STAMP): $(RUNTIME) pyproject.toml
+$(STAMP): $(RUNTIME) pyproject.toml examples/tag/pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps -e examples/tag  # the example studio mode
 	touch $(STAMP)
 
 run: $(RUNTIME)

@@ -12,7 +12,10 @@ from collections.abc import Callable
 
 from api.routing import Context, endpoint
 from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn
+from api.services import PodServices
 from api.views import lobby_out
+from game.matchmaking import Ticket, seat_teams
+from game.ratings import DEFAULT_RATING
 from skirmish.base.errors import Conflict, Forbidden, NotFound, SkirmishError
 from skirmish.base.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
 
@@ -169,7 +172,7 @@ async def start_lobby(ctx: Context) -> LobbyOut:
         mode = services.modes.get(current.mode)
         if mode is None:
             raise NotFound(f"mode {current.mode!r} is not played on this server")
-        check_startable(current, player_id, mode.min_players)
+        check_startable(current, player_id, mode.min_players, mode.teams)
         return current.model_copy(update={"status": "started", "match_id": match_id})
 
     # The lobby flips first (atomically, rules re-checked against the current lobby); the
@@ -179,10 +182,7 @@ async def start_lobby(ctx: Context) -> LobbyOut:
         id=match_id,
         mode=lobby.mode,
         seed=secrets.randbits(63),
-        players=tuple(
-            MatchPlayer(player_id=m.player_id, name=m.name, slot=slot)
-            for slot, m in enumerate(lobby.members)
-        ),
+        players=await seated(services, lobby),
         created_at=services.clock(),
     )
     with contextlib.suppress(Conflict):  # written already by an earlier, interrupted start
@@ -190,12 +190,25 @@ async def start_lobby(ctx: Context) -> LobbyOut:
     return lobby_out(services, lobby, player_id)
 
 
-def check_startable(lobby: LobbyRecord, player_id: str, min_players: int) -> None:
+async def seated(services: PodServices, lobby: LobbyRecord) -> tuple[MatchPlayer, ...]:
+    """The members in slot order: join order, or for a team mode teams balanced by rating."""
+    teams = services.modes[lobby.mode].teams
+    ids = [m.player_id for m in lobby.members]
+    ratings = await services.store.get_ratings(lobby.mode, ids) if teams >= 2 else {}
+    tickets = [Ticket(p, p, lobby.mode, ratings.get(p, DEFAULT_RATING), 0.0) for p in ids]
+    names = {m.player_id: m.name for m in lobby.members}
+    order = [t.player_id for t in seat_teams(tickets, teams)]
+    return tuple(MatchPlayer(player_id=p, name=names[p], slot=s) for s, p in enumerate(order))
+
+
+def check_startable(lobby: LobbyRecord, player_id: str, min_players: int, teams: int) -> None:
     require_open(lobby)
     if lobby.host_id != player_id:
         raise Forbidden("only the host can start the lobby")
     if len(lobby.members) < min_players:
         raise Conflict(f"need at least {min_players} players")
+    if teams >= 2 and len(lobby.members) % teams:
+        raise Conflict(f"need a multiple of {teams} players: the teams must be equal")
     waiting = [m.name for m in lobby.members if not m.ready]
     if waiting:
         raise Conflict(f"not ready: {', '.join(waiting)}")

@@ -22,9 +22,13 @@ async def list_modes(ctx: Context) -> ModesOut:
         modes=[
             ModeOut(
                 name=m.name,
+                version=m.version,
                 min_players=m.min_players,
                 max_players=m.max_players,
                 tick_rate=m.tick_rate,
+                teams=m.teams,
+                hides_information=m.hides_information,
+                input_schema=m.input_schema,
             )
             for m in ctx.services.modes.values()
         ]

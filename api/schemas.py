@@ -58,9 +58,17 @@ class GuestOut(Body):
 
 class ModeOut(Body):
     name: str
+    version: int = Field(description="matches are pinned to the version they started with")
     min_players: int
     max_players: int
     tick_rate: int
+    teams: int = Field(description="0: every player for themself; T: slot s plays for team s % T")
+    hides_information: bool = Field(
+        description="true: each player's snapshots carry only what that player may see"
+    )
+    input_schema: dict[str, Any] = Field(
+        description="JSON Schema of an input message's fields besides `type` and `seq`"
+    )
 
 
 class ModesOut(Body):

@@ -28,10 +28,17 @@ class QueueRules:
     base_window: float = 100.0
     widen_per_second: float = 25.0
     max_window: float = 1000.0
+    teams: int = 0  # >= 2: a group's size is a multiple of it (teams of equal size)
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_size <= self.target_size:
             raise ValueError("need 1 <= min_size <= target_size")
+        if self.teams >= 2 and self.min_size < self.teams:
+            raise ValueError("need min_size >= teams: every team needs a player")
+
+    def fit(self, size: int) -> int:
+        """The largest group size at most `size` that splits into equal teams."""
+        return size - size % self.teams if self.teams >= 2 else size
 
 
 def rating_window(ticket: Ticket, now: float, rules: QueueRules) -> float:
@@ -79,15 +86,16 @@ def _group_around(
     others.sort(key=lambda t: (abs(t.rating - anchor.rating), t.created_at, t.id))
     group = [anchor]
     for ticket in others:
-        if len(group) == rules.target_size:
+        if len(group) == rules.fit(rules.target_size):
             break
         if all(compatible(ticket, member, now, rules) for member in group):
             group.append(ticket)
-    if len(group) == rules.target_size:
-        return tuple(group)
+    size = rules.fit(len(group))  # the closest in rating stay when teams need fewer
+    if size == rules.fit(rules.target_size):
+        return tuple(group[:size])
     timed_out = now - anchor.created_at >= rules.fill_timeout
-    if timed_out and len(group) >= rules.min_size:
-        return tuple(group)
+    if timed_out and size >= rules.min_size:
+        return tuple(group[:size])
     return None
 
 
@@ -107,3 +115,13 @@ def balance_teams(tickets: Sequence[Ticket], teams: int) -> list[list[Ticket]]:
         result[weakest].append(ticket)
         totals[weakest] += ticket.rating
     return result
+
+
+def seat_teams(group: Sequence[Ticket], teams: int) -> list[Ticket]:
+    """The group in slot order for a mode of `teams` teams (slot s plays for team s % T),
+    the teams balanced by rating (balance_teams)."""
+    if teams < 2:
+        return list(group)
+    # Larger teams first, so that team i gets the slots i, i + T, ... it has room for.
+    split = sorted(balance_teams(group, teams), key=len, reverse=True)
+    return [split[slot % teams][slot // teams] for slot in range(len(group))]

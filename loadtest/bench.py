@@ -69,7 +69,7 @@ NOISY_CORES = 0.25  # CPU of other processes during a window that makes us run i
 def state_message_bytes(ticks: int = 300) -> int:
     """Mean size of an arena30 state message for 10 players, as the realtime layer frames it."""
     from game.modes import Arena30Mode
-    from realtime.messages import snapshot_frame
+    from realtime.messages import snapshot_body, snapshot_frame
 
     mode, rng = Arena30Mode(), random.Random(7)
     state = mode.initial_state(PLAYERS, 0)
@@ -78,10 +78,8 @@ def state_message_bytes(ticks: int = 300) -> int:
     for tick in range(1, ticks + 1):
         inputs = [(math.cos(a + 0.1 * tick), math.sin(a + 0.1 * tick)) for a in phases]
         state = mode.step(state, inputs, tick)
-        snapshot = mode.snapshot(state)
-        for row in snapshot["players"]:
-            row.append(1)
-        sizes.append(len(snapshot_frame(100 + tick, orjson.dumps(snapshot))))
+        body = snapshot_body(tick, list(range(PLAYERS)), orjson.dumps(mode.view(state, None)))
+        sizes.append(len(snapshot_frame(100 + tick, body)))
     return round(statistics.mean(sizes))
 
 

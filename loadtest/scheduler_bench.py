@@ -31,7 +31,7 @@ class Match:
     def advance(self) -> None:
         self.tick += 1
         self.state = MODE.step(self.state, INPUTS, self.tick)
-        MODE.snapshot(self.state)
+        MODE.view(self.state, None)
 
 
 async def per_match_tasks(matches: list[Match], seconds: float, late: list[float]) -> None:

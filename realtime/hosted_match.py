@@ -226,15 +226,18 @@ class HostedMatch:
         }
 
     def _send_snapshot(self) -> None:
-        snapshot = self.mode.snapshot(self.state)
-        seats = self.seats
-        for row in snapshot["players"]:
-            row.append(0 if seats[row[0]].connection is None else 1)
-        body = orjson.dumps(snapshot)
+        seats, mode, state = self.seats, self.mode, self.state
+        online = [s.slot for s in seats if s.connection is not None]
+        if not mode.hides_information:  # one view for all, encoded once
+            body = messages.snapshot_body(self.tick, online, orjson.dumps(mode.view(state, None)))
         for seat in seats:
             connection = seat.connection
-            if connection is not None:
-                connection.send_snapshot(seat.applied_seq, body)
+            if connection is None:
+                continue
+            if mode.hides_information:  # each player's own view, and nothing more
+                view = orjson.dumps(mode.view(state, seat.slot))
+                body = messages.snapshot_body(self.tick, online, view)
+            connection.send_snapshot(seat.applied_seq, body)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         frame = messages.encode(message)

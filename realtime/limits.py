@@ -67,7 +67,8 @@ class SocketLimits:
 
     @classmethod
     def from_settings(cls, settings: Any) -> SocketLimits:
-        per_second = settings.ws_inputs_per_second or 2.0 * settings.tick_rate
+        fastest = max((m.tick_rate for m in settings.modes.values()), default=settings.tick_rate)
+        per_second = settings.ws_inputs_per_second or 2.0 * fastest
         return cls(
             inputs_per_second=per_second,
             input_burst=settings.ws_input_burst,

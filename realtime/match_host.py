@@ -76,8 +76,9 @@ class MatchHost:
             pod=pod, start_wait=start_wait, record_replays=record_replays, clock=clock,
             wall_clock=wall_clock, step_budget=step_budget,
         )  # fmt: skip
+        rates = sorted({mode.tick_rate for mode in modes.values()}) or [tick_rate]
         self.scheduler = TickScheduler(
-            tick_rate, self.owned, self._step, self.relay.flush, clock, on_tick
+            rates, self.owned, self._step, self.relay.flush, clock, on_tick
         )
         self._loops: list[asyncio.Task[None]] = []
 

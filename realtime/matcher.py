@@ -61,6 +61,7 @@ class Matcher:
                 target_size=max(min(target_size, mode.max_players), mode.min_players),
                 min_size=mode.min_players,
                 fill_timeout=fill_timeout,
+                teams=mode.teams,
             )
             for name, mode in modes.items()
         }
@@ -122,7 +123,8 @@ class Matcher:
                 for t in tickets
             ]
             for group in matchmaking.form_matches(pure, now, self.rules[mode]):
-                match = await self._create(mode, [t.id for t in group], tickets, now)
+                seated = matchmaking.seat_teams(group, self.modes[mode].teams)
+                match = await self._create(mode, [t.id for t in seated], tickets, now)
                 if match is not None:
                     created.append(match)
         return created

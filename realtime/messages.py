@@ -73,6 +73,14 @@ def pong(t: float | int, tick: int) -> bytes:
 SNAPSHOT_PREFIX = b'{"type":"snapshot","ack":'
 
 
+def snapshot_body(tick: int, online: list[int], view: bytes) -> bytes:
+    """A snapshot's body, shared by every player who sees the same view: the server's
+    `tick` and `online` (the slots whose players are connected), then the mode's encoded
+    view's own fields."""
+    head = b'{"tick":%d,"online":%s' % (tick, orjson.dumps(online))
+    return head + b"}" if view == b"{}" else b"%s,%s" % (head, view[1:])
+
+
 def snapshot_frame(ack: int, body: bytes) -> bytes:
     """Splice a player's ack into the shared, once-encoded snapshot body `{"tick":…}`."""
     return b"%s%d,%s" % (SNAPSHOT_PREFIX, ack, body[1:])

@@ -95,7 +95,7 @@ class PodLink:
 
     def add_snapshot(self, match_id: str, tick: int, body: bytes, conn: int, ack: int) -> None:
         entry = self._snapshots.get(match_id)
-        if entry is None:
+        if entry is None or entry[3] is not body:  # a new tick, or another player's own view
             entry = ["s", match_id, tick, body, []]
             self.add(entry)
             self._snapshots[match_id] = entry

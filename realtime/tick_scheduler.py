@@ -1,8 +1,11 @@
 """The pod's tick scheduler: one timer wake-up per tick serves every match the pod owns.
 
 Not a task per match: ticks stay aligned across matches, and lateness is measured in one
-place. A tick steps matches in slices of at most TICK_SLICE_SECONDS, yielding to the event
-loop between slices, then ends with `end_of_tick` (the relay's one batch per peer pod).
+place. Each tick rate the pod's modes use has a grid of its own (k / rate seconds from the
+start); a wake-up steps the matches of every rate due then, so two modes at 30 and 20 Hz
+wake the pod 40 times a second, together every tenth of a second. A tick steps matches in
+slices of at most TICK_SLICE_SECONDS, yielding to the event loop between slices, then ends
+with `end_of_tick` (the relay's one batch per peer pod).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from realtime import metrics
@@ -19,13 +22,15 @@ from realtime.owned_matches import OwnedMatch, OwnedMatches
 # A tick steps matches for at most this long before letting the sockets in (a pod of 100
 # matches spends ~10 ms on one tick; a ping should not wait for all of it).
 TICK_SLICE_SECONDS = 0.005
+SAME_MOMENT = 1e-6  # grid points of two rates this close are one wake-up
+BEHIND_TICKS = 5  # a rate this many ticks behind skips them rather than spiral
 
 StepOne = Callable[[OwnedMatch, float], None]
 
 
 @dataclass
 class TickScheduler:
-    tick_rate: int
+    rates: Sequence[int]  # the tick rates of the modes this pod plays
     matches: OwnedMatches
     step_one: StepOne
     end_of_tick: Callable[[], None]
@@ -38,21 +43,24 @@ class TickScheduler:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        interval = 1.0 / self.tick_rate
-        next_at = loop.time()
+        origin = loop.time()
+        ticks = dict.fromkeys(self.rates, 0)  # each rate's grid points passed so far
         while True:
-            next_at += interval
-            delay = next_at - loop.time()
-            if delay < -5 * interval:  # hopelessly behind: skip the missed ticks, don't spiral
-                next_at, delay = loop.time(), 0.0
+            due = {rate: origin + (count + 1) / rate for rate, count in ticks.items()}
+            next_at = min(due.values())
             # Always yield, even when late: sockets, Redis and lease renewal must get their
             # turn, or an overloaded pod would freeze and lose every lease.
-            await asyncio.sleep(max(delay, 0.0))
+            await asyncio.sleep(max(next_at - loop.time(), 0.0))
             started = loop.time()
+            ready = {rate for rate, at in due.items() if at <= next_at + SAME_MOMENT}
+            for rate in ready:
+                behind = int((started - origin) * rate) - ticks[rate]
+                # hopelessly behind: skip the missed ticks, don't spiral
+                ticks[rate] += behind if behind > BEHIND_TICKS else 1
             lateness = max(started - next_at, 0.0)
             metrics.TICK_LATENESS.observe(lateness)
             self.recent_lateness.append(lateness)
-            pending = self.tick_all()
+            pending = self.tick_all(ready)
             while pending:
                 # Let the sockets in between slices: a ping or an input that arrives during
                 # the tick is not made to wait for every match of the pod.
@@ -61,13 +69,17 @@ class TickScheduler:
             self.end_of_tick()
             metrics.TICK_DURATION.observe(loop.time() - started)
 
-    def tick_all(self) -> list[OwnedMatch]:
-        """Start a pod-wide tick: step matches for up to TICK_SLICE_SECONDS, return the rest
-        (which `run` steps in further slices, yielding to the event loop in between)."""
+    def tick_all(self, rates: Collection[int] | None = None) -> list[OwnedMatch]:
+        """Start a pod-wide tick of the matches whose modes tick at `rates` (default all):
+        step them for up to TICK_SLICE_SECONDS, return the rest (which `run` steps in
+        further slices, yielding to the event loop in between)."""
         if self.on_tick is not None:
             self.on_tick()
         self.tick_now = self.clock()
-        return self.tick_some(self.matches.snapshot())
+        owned = self.matches.snapshot()
+        if rates is not None and len(rates) < len(self.rates):
+            owned = [o for o in owned if o.hosted.mode.tick_rate in rates]
+        return self.tick_some(owned)
 
     def tick_some(self, pending: list[OwnedMatch]) -> list[OwnedMatch]:
         ends = time.perf_counter() + TICK_SLICE_SECONDS

@@ -870,8 +870,10 @@
     scores() {
       const snap = this.snapshots[this.snapshots.length - 1];
       const rows = snap ? snap.players : [];
+      const online = new Set(snap ? snap.online : []);
       return rows.map((p) => ({
-        slot: p[0], name: this.name(p[0]), score: p[5], hp: p[4], alive: !!p[6], online: !!p[7],
+        slot: p[0], name: this.name(p[0]), score: p[5], hp: p[4], alive: !!p[6],
+        online: online.has(p[0]),
       }));
     }
 
@@ -1043,8 +1045,8 @@
     }
   }
 
-  function drawPlayer(ctx, m, row, pos, now) {
-    const [slot, , , , hp, , alive, online] = row;
+  function drawPlayer(ctx, m, row, pos, now, online) {
+    const [slot, , , , hp, , alive] = row;
     const cfg = m.config;
     const me = slot === m.slot;
     const r = cfg.player_radius * view.scale;
@@ -1136,7 +1138,7 @@
           pos = m.interpolated(row[0], now);
         }
         if (!pos) continue;
-        drawPlayer(ctx, m, row, pos, now);
+        drawPlayer(ctx, m, row, pos, now, (last.online || []).includes(row[0]));
         drawn++;
       }
     }

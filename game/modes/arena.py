@@ -98,6 +98,20 @@ def _direction(fields: Mapping[str, Any], name: str) -> float:
     return value
 
 
+# The fields of an input message besides the envelope's `type` and `seq`.
+INPUT_SCHEMA: JSON = {
+    "type": "object",
+    "properties": {
+        "dx": {"type": "number", "minimum": -1, "maximum": 1},
+        "dy": {"type": "number", "minimum": -1, "maximum": 1},
+        "aim": {"type": "number", "description": "radians"},
+        "fire": {"type": "boolean"},
+    },
+    "required": ["dx", "dy", "aim", "fire"],
+    "additionalProperties": False,
+}
+
+
 class ArenaMode:
     """The arena game mode (see ArenaRules for its constants)."""
 
@@ -105,6 +119,9 @@ class ArenaMode:
     version = 1
     min_players = 2
     max_players = 10
+    teams = 0
+    hides_information = False
+    input_schema = INPUT_SCHEMA
 
     def __init__(self, rules: ArenaRules | None = None) -> None:
         self.rules = rules or ArenaRules()
@@ -264,10 +281,10 @@ class ArenaMode:
 
     # -- views ---------------------------------------------------------------------------
 
-    def snapshot(self, state: ArenaState) -> JSON:
+    def view(self, state: ArenaState, slot: int | None) -> JSON:
+        """The same for every player and spectator: nothing is hidden in the arena."""
         # round(v * 10) / 10 rather than round(v, 1): the same tenths, several times faster.
         body: JSON = {
-            "tick": state.tick,
             "left": max(self.rules.time_limit_ticks - state.tick, 0),
             "players": [
                 [

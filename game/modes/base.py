@@ -1,8 +1,8 @@
 """The contract every game mode fulfils, and the types that cross it.
 
-A mode is a set of pure functions over its own immutable state type: the realtime layer
-never looks inside a state, it only asks the mode to step it, to describe it for clients
-and to say whether the match is over.
+A mode is a set of pure functions over its own immutable state type: the server never
+looks inside a state, it only asks the mode to step it, to describe it for each client
+and to say whether the match is over. docs/modes.md walks through writing one.
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ class GameMode(Protocol[StateT, InputT]):
     """A game mode: pure, deterministic, no I/O.
 
     `step(state, inputs, tick)` must give the same state for the same arguments on every
-    machine; randomness comes only from an RNG carried inside the state.
+    machine; randomness comes only from an RNG carried inside the state. No clocks, no
+    I/O, no global state, no iteration over sets or unordered dicts whose order depends
+    on hashing: a checkpoint restored on another pod, or a replay, must play on bit for bit.
+
+    Reserved for the netcode to come (a mode need not define them today): `state_layout`,
+    a declared layout of the view with quantisation, for binary deltas; `rewind_ticks`,
+    how many ticks of positions a mode keeps for lag-compensated hit tests; and the input
+    envelope's `tick`, the tick a client was displaying when it acted.
     """
 
     name: str
@@ -55,6 +62,16 @@ class GameMode(Protocol[StateT, InputT]):
     tick_rate: int
     min_players: int
     max_players: int
+    # 0: every player for themself. T >= 2: the player in slot s plays for team s % T.
+    teams: int
+    # The JSON Schema (draft 2020-12) of an input message's fields other than the
+    # envelope's `type` and `seq`; published at GET /v1/modes. parse_input accepts what
+    # it describes and refuses the rest.
+    input_schema: JSON
+    # False: every player sees the same view, built once per tick (view(state, None)).
+    # True: view(state, slot) is built for each player, and a player's frames carry only
+    # what that player may see (fog of war, hidden hands).
+    hides_information: bool
 
     def initial_state(self, players: int, seed: int) -> StateT: ...
 
@@ -70,8 +87,11 @@ class GameMode(Protocol[StateT, InputT]):
         """Advance one tick. `inputs[slot]` is that player's input for this tick, or None."""
         ...
 
-    def snapshot(self, state: StateT) -> JSON:
-        """What every player sees this tick (JSON-ready; lists may be extended by the caller)."""
+    def view(self, state: StateT, slot: int | None) -> JSON:
+        """What the player in `slot` sees this tick, JSON-ready; `slot` None: what a
+        spectator sees. The server sends it as a `snapshot` with its own `type`, `ack`,
+        `tick` and `online` fields added: the view must not use those names. A view may
+        carry `events`, what happened during the last step, for clients to show."""
         ...
 
     def outcome(self, state: StateT) -> Outcome | None:

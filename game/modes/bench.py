@@ -64,11 +64,26 @@ def start_position(slot: int, players: int) -> tuple[float, float]:
     return round(500.0 + 300.0 * math.cos(angle), 1), round(500.0 + 300.0 * math.sin(angle), 1)
 
 
+# The fields of an input message besides the envelope's `type` and `seq`.
+INPUT_SCHEMA: JSON = {
+    "type": "object",
+    "properties": {
+        "dx": {"type": "number", "minimum": -1, "maximum": 1},
+        "dy": {"type": "number", "minimum": -1, "maximum": 1},
+    },
+    "required": ["dx", "dy"],
+    "additionalProperties": False,
+}
+
+
 class Arena30Mode:
     """The arena-30 benchmark mode (see the module docstring for the rules)."""
 
     name = "arena30"
     version = 1
+    teams = 0
+    hides_information = False
+    input_schema = INPUT_SCHEMA
     min_players = 2
     max_players = 10
 
@@ -107,10 +122,9 @@ class Arena30Mode:
             moved.append((x, y, vx, vy, hp, score))
         return Arena30State(tick, tuple(moved))
 
-    def snapshot(self, state: Arena30State) -> JSON:
+    def view(self, state: Arena30State, slot: int | None) -> JSON:
         # round(v * 10) / 10 rather than round(v, 1): the same tenths, several times faster.
         return {
-            "tick": state.tick,
             "players": [
                 [slot, round(x * 10) / 10, round(y * 10) / 10, round(vx), round(vy), hp, score]
                 for slot, (x, y, vx, vy, hp, score) in enumerate(state.players)

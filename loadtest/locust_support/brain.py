@@ -7,8 +7,8 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# Snapshot player entry: [slot, x, y, aim, hp, score, alive, online]
-SLOT, X, Y, AIM, HP, SCORE, ALIVE, ONLINE = range(8)
+# An arena snapshot's player entry: [slot, x, y, aim, hp, score, alive]
+SLOT, X, Y, AIM, HP, SCORE, ALIVE = range(7)
 
 Intent = tuple[float, float, float, bool]  # dx, dy, aim, fire
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from game.modes import ArenaRules, build_modes
-from game.modes.base import GameMode
+from game.modes import AnyMode, ArenaRules, build_modes
+from skirmish.base.mode_loader import load_modes
 
 
 class Settings(BaseSettings):
@@ -45,7 +45,14 @@ class Settings(BaseSettings):
     leader_ttl_seconds: float = Field(3.0, gt=0.5)
     heartbeat_seconds: float = Field(2.0, gt=0)
 
-    tick_rate: int = Field(30, ge=1, le=120)
+    tick_rate: int = Field(30, ge=1, le=60)
+    # The game modes this server offers, comma-separated (docs/modes.md): `arena`, names
+    # that installed packages register in the `skirmish.modes` entry-point group, or
+    # `package.module:Name`.
+    mode_specs: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["arena", "ctf"],
+        validation_alias=AliasChoices("SKIRMISH_MODES", "mode_specs"),
+    )
     # A mode's step may take this long (default: a quarter of its tick); a match whose step
     # overruns it on more than 10 ticks within a second ends as no contest.
     step_budget_ms: float | None = Field(None, gt=0)
@@ -69,13 +76,14 @@ class Settings(BaseSettings):
         return self.channel_redis_urls or ([self.redis_url] if self.redis_url else [])
 
     @cached_property
-    def modes(self) -> dict[str, GameMode]:  # type: ignore[type-arg]
+    def modes(self) -> dict[str, AnyMode]:
+        """The offered modes by name; ModeConfigError if SKIRMISH_MODES names a bad one."""
         rules = ArenaRules(
             tick_rate=self.tick_rate,
             score_limit=self.arena_score_limit,
             time_limit_ticks=round(self.arena_time_limit_seconds * self.tick_rate),
         )
-        return build_modes(rules)
+        return load_modes(self.mode_specs, build_modes(rules))
 
     # -- hardened edges (docs/security.md) -------------------------------------------------
     # Secrets that still verify tokens while SKIRMISH_TOKEN_SECRET signs the new ones:
@@ -107,7 +115,7 @@ class Settings(BaseSettings):
     rate_limit_ip_per_second: float = Field(20.0, gt=0)
     rate_limit_ip_burst: int = Field(300, ge=1)
 
-    @field_validator("token_previous_secrets", "allowed_origins", mode="before")
+    @field_validator("token_previous_secrets", "allowed_origins", "mode_specs", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):

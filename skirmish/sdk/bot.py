@@ -22,11 +22,12 @@ from skirmish.sdk.client import (
     SkirmishClient,
     SkirmishError,
 )
+from skirmish.sdk.schema_inputs import Schema, SchemaBrain
 
 ResultCallback = Callable[[str, dict[str, Any]], None]
 
-# Snapshot player entry: [slot, x, y, aim, hp, score, alive, online]
-SLOT, X, Y, AIM, HP, SCORE, ALIVE, ONLINE = range(8)
+# An arena snapshot's player entry: [slot, x, y, aim, hp, score, alive]
+SLOT, X, Y, AIM, HP, SCORE, ALIVE = range(7)
 
 
 def _wrap(angle: float) -> float:
@@ -36,7 +37,7 @@ def _wrap(angle: float) -> float:
 
 @dataclass(slots=True)
 class Brain:
-    """Steering for one player: keep at range from the nearest opponent, strafe, aim, fire."""
+    """The arena's: keep at range from the nearest opponent, strafe, aim, fire."""
 
     slot: int
     config: dict[str, Any]
@@ -58,8 +59,17 @@ class Brain:
             rng,
         )
 
-    def decide(self, snapshot: dict[str, Any]) -> tuple[float, float, float, bool]:
-        """The input (dx, dy, aim, fire) for the next tick."""
+    def decide(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The input for the next tick."""
+        dx, dy, aim, fire = self._decide(snapshot)
+        return {
+            "dx": max(-1.0, min(1.0, dx)),
+            "dy": max(-1.0, min(1.0, dy)),
+            "aim": aim,
+            "fire": fire,
+        }
+
+    def _decide(self, snapshot: dict[str, Any]) -> tuple[float, float, float, bool]:
         players = snapshot.get("players") or []
         me = next((p for p in players if p[SLOT] == self.slot), None)
         velocities = self._track(players)
@@ -129,26 +139,39 @@ class Brain:
         return 0.9 * speed * ttl / self.tick_rate
 
 
-async def play_connection(conn: MatchConnection, rng: random.Random) -> dict[str, Any] | None:
+def brain_for(welcome: dict[str, Any], schema: Schema, rng: random.Random) -> Brain | SchemaBrain:
+    """The arena's tactics in the arena; in any other mode, random inputs its schema allows."""
+    if welcome.get("mode") == "arena":
+        return Brain.from_welcome(welcome, rng)
+    return SchemaBrain(schema, rng)
+
+
+async def play_connection(
+    conn: MatchConnection, rng: random.Random, schema: Schema | None = None
+) -> dict[str, Any] | None:
     """Answer every snapshot with an input until the match is over; returns the result."""
-    brain = Brain.from_welcome(conn.welcome, rng)
+    brain = brain_for(conn.welcome, schema or {}, rng)
     async for message in conn:
         if message["type"] == "snapshot" and conn.result is None:
             # The socket may close under us (match over); what is left is still read.
             with contextlib.suppress(MatchClosed):
-                await conn.send_input(*brain.decide(message))
+                await conn.send_input(**brain.decide(message))
     return conn.result
 
 
 async def play_match(
-    client: SkirmishClient, access: MatchAccess, rng: random.Random, attempts: int = 8
+    client: SkirmishClient,
+    access: MatchAccess,
+    rng: random.Random,
+    attempts: int = 8,
+    schema: Schema | None = None,
 ) -> dict[str, Any]:
     """Play one match to its result, reconnecting (with back-off) after unexpected closes."""
     delay = 0.25
     for _ in range(attempts):
         try:
             async with await client.connect(access) as conn:
-                result = await play_connection(conn, rng)
+                result = await play_connection(conn, rng, schema)
             return result or await _stored_result(client, access.match_id)
         except MatchClosed as exc:
             if exc.code == 4010:
@@ -183,9 +206,13 @@ async def run_bot(
     played = 0
     async with SkirmishClient(base_url) as client:
         await client.guest(name)
+        offered = {m["name"]: m for m in await client.modes()}
+        if mode not in offered:
+            raise SkirmishError(f"the server does not offer {mode!r}: {', '.join(offered)}")
+        schema = offered[mode]["input_schema"]
         while matches <= 0 or played < matches:
             access = await client.queue(mode)
-            result = await play_match(client, access, rng)
+            result = await play_match(client, access, rng, schema=schema)
             played += 1
             if matches > 0:
                 results.append(result)

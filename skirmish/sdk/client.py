@@ -432,22 +432,14 @@ class MatchConnection:
         except ConnectionClosed as exc:
             raise self._closed(exc) from exc
 
-    async def send_input(self, dx: float, dy: float, aim: float, fire: bool) -> int:
-        """Send the next input (dx, dy clamped to [-1, 1]); returns its seq."""
-        values = (float(dx), float(dy), float(aim))
-        if not all(math.isfinite(v) for v in values):
+    async def send_input(self, **fields: Any) -> int:
+        """Send the next input: the mode's fields (its `input_schema` at GET /v1/modes),
+        e.g. `send_input(dx=1.0, dy=0.0, aim=0.5, fire=False)` in the arena. Returns its
+        seq."""
+        if any(isinstance(v, float) and not math.isfinite(v) for v in fields.values()):
             raise ValueError("input numbers must be finite")
         self._seq += 1
-        await self.send(
-            {
-                "type": "input",
-                "seq": self._seq,
-                "dx": max(-1.0, min(1.0, values[0])),
-                "dy": max(-1.0, min(1.0, values[1])),
-                "aim": values[2],
-                "fire": bool(fire),
-            }
-        )
+        await self.send({**fields, "type": "input", "seq": self._seq})
         return self._seq
 
     async def ping(self) -> float:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from skirmish.base.logs import log_config
+from skirmish.base.mode_loader import ModeConfigError
 from skirmish.base.settings import Settings
 from skirmish.sdk import bot
 from skirmish.server import cluster
@@ -31,6 +32,11 @@ def serve_command(args: argparse.Namespace) -> int:
     from skirmish.server.asgi import APP, server_options
 
     settings = Settings()
+    try:
+        offered = settings.modes  # a misconfigured SKIRMISH_MODES stops the server here
+    except ModeConfigError as exc:
+        print(f"skirmish: {exc}", file=sys.stderr)
+        return 2
     logs = log_config(settings.log_format, args.log_level)
     logging.config.dictConfig(logs)
     host = args.host or settings.host
@@ -39,7 +45,10 @@ def serve_command(args: argparse.Namespace) -> int:
     mode = (
         f"Redis at {redacted(settings.redis_url)}" if settings.redis_url else "embedded (in memory)"
     )
-    banner = f"Skirmish {mode}: open http://{shown}:{port}/ in your browser"
+    banner = (
+        f"Skirmish {mode}, playing {', '.join(offered)}: open http://{shown}:{port}/ "
+        "in your browser"
+    )
     if settings.log_format == "json":  # every line a JSON object, this one too
         logging.getLogger("skirmish").info(banner)
     else:

@@ -43,18 +43,24 @@ def assert_match_access(api: Api, access: dict[str, Any], player: Player) -> Non
 # -- modes ------------------------------------------------------------------------------
 
 
-def test_modes_lists_arena_with_its_player_range_and_tick_rate(api: Api) -> None:
+def test_modes_lists_arena_with_what_a_client_needs_to_play_it(api: Api) -> None:
     resp = api.client.get("/v1/modes")
     assert resp.status_code == 200
-    assert resp.json() == {
-        "modes": [{"name": "arena", "min_players": 2, "max_players": 10, "tick_rate": 30}]
-    }
+    arena, ctf = resp.json()["modes"]
+    assert ctf["name"] == "ctf" and ctf["teams"] == 2 and ctf["hides_information"] is True
+    assert ctf["tick_rate"] == 20 and ctf["input_schema"]["required"] == ["dx", "dy", "sprint"]
+    schema = arena.pop("input_schema")
+    assert arena == {
+        "name": "arena", "version": 1, "min_players": 2, "max_players": 10, "tick_rate": 30,
+        "teams": 0, "hides_information": False,
+    }  # fmt: skip
+    assert schema["required"] == ["dx", "dy", "aim", "fire"]
 
 
-def test_modes_report_the_configured_tick_rate(make_api) -> None:
-    api = make_api(tick_rate=20)
-    (arena,) = api.client.get("/v1/modes").json()["modes"]
-    assert arena["tick_rate"] == 20
+def test_modes_report_their_own_tick_rates(make_api) -> None:
+    api = make_api(tick_rate=25)  # the arena's rate; ctf keeps its own
+    arena, ctf = api.client.get("/v1/modes").json()["modes"]
+    assert arena["tick_rate"] == 25 and ctf["tick_rate"] == 20
 
 
 # -- creating and reading tickets -------------------------------------------------------

@@ -50,7 +50,9 @@ async def play_through_failover(client: SkirmishClient, access: MatchAccess, see
                 if message["type"] == "snapshot":
                     ticks.append(message["tick"])
                     angle = random.random() * math.tau
-                    await conn.send_input(math.cos(angle), math.sin(angle), angle, False)
+                    await conn.send_input(
+                        dx=math.cos(angle), dy=math.sin(angle), aim=angle, fire=False
+                    )
             seen.result = conn.result
             return
         except MatchClosed:

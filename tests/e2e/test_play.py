@@ -125,8 +125,9 @@ def check_snapshot(message: dict[str, Any], conn: MatchConnection, stats: Stats)
         assert message["tick"] > previous["tick"]
         assert message["ack"] >= previous["ack"]
         assert message["left"] <= previous["left"]
+    assert set(message["online"]) <= {p[0] for p in message["players"]}
     for player in message["players"]:
-        assert len(player) == 8
+        assert len(player) == 7
         assert all(isinstance(v, int | float) and math.isfinite(v) for v in player)
     for shot in message["shots"]:
         assert len(shot) == 6
@@ -155,9 +156,9 @@ async def play(
             continue
         check_snapshot(message, conn, stats)
         stats.snapshots.append((time.monotonic(), message))
-        dx, dy, aim, shoot = brain.decide(message)
+        move = brain.decide(message)
         with contextlib.suppress(MatchClosed):  # the match may end (and close) meanwhile
-            await conn.send_input(dx, dy, aim, shoot and fire)
+            await conn.send_input(**{**move, "fire": move["fire"] and fire})
             if time.monotonic() - last_ping >= ping_every:
                 last_ping = time.monotonic()
                 stats.pings.append(await conn.ping())
@@ -282,9 +283,8 @@ async def until(predicate: Callable[[], bool], within: float = 2.0) -> None:
 
 
 def online(stats: Stats, slot: int) -> int:
-    """The `online` flag of `slot` in the latest snapshot."""
-    player = next(p for p in stats.snapshots[-1][1]["players"] if p[0] == slot)
-    return int(player[7])
+    """1 if the latest snapshot shows `slot`'s player connected, else 0."""
+    return int(slot in stats.snapshots[-1][1]["online"])
 
 
 async def test_dropped_player_reconnects_and_resumes(make_client: MakeClient) -> None:
@@ -295,7 +295,7 @@ async def test_dropped_player_reconnects_and_resumes(make_client: MakeClient) ->
     slot = conn_a.slot
     for _ in range(10):
         await next_snapshot(conn_a, within=5)
-        await conn_a.send_input(1.0, 0.0, 0.5, False)
+        await conn_a.send_input(dx=1.0, dy=0.0, aim=0.5, fire=False)
     before = await until_ack(conn_a, 10)
     await until(lambda: bool(stats_b.snapshots) and online(stats_b, slot) == 1)
 
@@ -311,7 +311,7 @@ async def test_dropped_player_reconnects_and_resumes(make_client: MakeClient) ->
     snapshot = await next_snapshot(again)
     assert snapshot["tick"] > before["tick"]
     assert snapshot["ack"] == 10
-    assert await again.send_input(0.0, 1.0, 0.0, False) == 11
+    assert await again.send_input(dx=0.0, dy=1.0, aim=0.0, fire=False) == 11
     await until_ack(again, 11)
     await until(lambda: online(stats_b, slot) == 1)
 
@@ -406,7 +406,7 @@ async def test_bad_socket_input_changes_nothing(
     assert stats_b.rate(started, time.monotonic()) >= 20, "the other player's snapshots slowed"
 
     # None of them counted: seq 1 is still fresh. A huge but finite aim is fine (binary frame).
-    assert await conn_a.send_input(0.0, 0.0, 0.0, False) == 1
+    assert await conn_a.send_input(dx=0.0, dy=0.0, aim=0.0, fire=False) == 1
     await until_ack(conn_a, 1)
     await conn_a.send_raw(raw_input(seq=2, aim=1e308).encode())
     snapshot = await until_ack(conn_a, 2)

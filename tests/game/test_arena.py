@@ -177,10 +177,12 @@ def test_different_seeds_spawn_differently() -> None:
     assert MODE.initial_state(4, 1).fighters != MODE.initial_state(4, 2).fighters
 
 
-def test_snapshot_is_compact_and_complete() -> None:
+def test_view_is_compact_and_complete() -> None:
     state = MODE.initial_state(10, seed=3)
-    snapshot = MODE.snapshot(state)
-    assert snapshot["tick"] == 0 and snapshot["left"] == RULES.time_limit_ticks
+    snapshot = MODE.view(state, None)
+    assert snapshot["left"] == RULES.time_limit_ticks
+    assert not snapshot.keys() & {"type", "ack", "tick", "online"}  # the server's fields
+    assert all(MODE.view(state, slot) == snapshot for slot in range(10))  # nothing hidden
     assert [row[0] for row in snapshot["players"]] == list(range(10))
     assert all(len(row) == 7 for row in snapshot["players"])
 

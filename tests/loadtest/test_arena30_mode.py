@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from game.modes import Arena30Mode, InputRejected, build_modes
 from game.modes.bench import Arena30State
-from realtime.messages import snapshot_frame
+from realtime.messages import snapshot_body, snapshot_frame
 
 MODE = Arena30Mode()
 unit = st.floats(-1.0, 1.0, allow_nan=False)
@@ -67,9 +67,7 @@ def test_a_ten_player_state_message_fits_in_400_bytes() -> None:
     worst = [(-0.7071, -0.7071)] * 10
     for tick in range(1, 200):
         state = MODE.step(state, worst, tick)
-    body = MODE.snapshot(Arena30State(99_999, state.players))
-    for row in body["players"]:
-        row.append(1)  # the realtime layer appends each row's online flag
-    frame = snapshot_frame(999_999, orjson.dumps(body))
+    view = orjson.dumps(MODE.view(Arena30State(99_999, state.players), None))
+    frame = snapshot_frame(999_999, snapshot_body(99_999, list(range(10)), view))
     assert len(frame) <= 400
     assert orjson.loads(frame)["players"][0][:1] == [0]

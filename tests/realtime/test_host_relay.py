@@ -11,6 +11,7 @@ import pytest
 
 from game.modes.arena import ArenaMode
 from realtime.match_host import MatchHost
+from realtime.relay import PodLink
 from realtime.relay_owner import RemoteConnection
 from realtime.tick_scheduler import TICK_SLICE_SECONDS
 from skirmish.base.settings import Settings
@@ -104,3 +105,19 @@ async def test_a_long_tick_is_stepped_in_slices_each_match_once() -> None:
         assert [match.tick for match in hosted] == [1] * len(ids)  # each stepped once
     finally:
         await host.stop()
+
+
+def test_relayed_snapshots_share_a_body_only_where_players_see_the_same() -> None:
+    """One entry per body: a shared view crosses pods once per match, while a mode that
+    hides information sends each edge socket its own player's view, never another's."""
+    link = PodLink(None, "own", "a", "peer")
+    shared, mine, theirs = b'{"tick":1}', b'{"tick":1,"x":1}', b'{"tick":1,"x":2}'
+    link.add_snapshot("m1", 1, shared, conn=1, ack=5)
+    link.add_snapshot("m1", 1, shared, conn=2, ack=6)
+    link.add_snapshot("m2", 1, mine, conn=3, ack=1)
+    link.add_snapshot("m2", 1, theirs, conn=4, ack=2)
+    assert link.entries == [
+        ["s", "m1", 1, shared, [[1, 5], [2, 6]]],
+        ["s", "m2", 1, mine, [[3, 1]]],
+        ["s", "m2", 1, theirs, [[4, 2]]],
+    ]
