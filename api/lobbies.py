@@ -15,7 +15,7 @@ from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn
 from api.services import PodServices
 from api.views import lobby_out
 from game.matchmaking import Ticket, seat_teams
-from game.ratings import DEFAULT_RATING
+from game.ratings import DEFAULT_RATING, rating_pool
 from skirmish.base.errors import Conflict, Forbidden, NotFound, SkirmishError
 from skirmish.base.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
 
@@ -192,9 +192,10 @@ async def start_lobby(ctx: Context) -> LobbyOut:
 
 async def seated(services: PodServices, lobby: LobbyRecord) -> tuple[MatchPlayer, ...]:
     """The members in slot order: join order, or for a team mode teams balanced by rating."""
-    teams = services.modes[lobby.mode].teams
-    ids = [m.player_id for m in lobby.members]
-    ratings = await services.store.get_ratings(lobby.mode, ids) if teams >= 2 else {}
+    mode = services.modes[lobby.mode]
+    teams, ids = mode.teams, [m.player_id for m in lobby.members]
+    pool = rating_pool(mode.name, teams, len(ids), mode.max_players)
+    ratings = await services.store.get_ratings(pool, ids) if teams >= 2 else {}
     tickets = [Ticket(p, p, lobby.mode, ratings.get(p, DEFAULT_RATING), 0.0) for p in ids]
     names = {m.player_id: m.name for m in lobby.members}
     order = [t.player_id for t in seat_teams(tickets, teams)]

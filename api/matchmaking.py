@@ -5,14 +5,17 @@ from __future__ import annotations
 from api.routing import Context, endpoint
 from api.schemas import ModeOut, ModesOut, TicketIn, TicketOut
 from api.views import ticket_out
-from game.ratings import DEFAULT_RATING
+from game.modes import AnyMode
+from game.ratings import DEFAULT_RATING, rating_pool
 from skirmish.base.errors import Conflict, NotFound
 from skirmish.base.store.records import TicketRecord, new_id
 
 
-def require_mode(ctx: Context, mode: str) -> None:
-    if mode not in ctx.services.modes:
-        raise NotFound(f"unknown mode {mode!r}; see GET /v1/modes")
+def require_mode(ctx: Context, name: str) -> AnyMode:
+    mode = ctx.services.modes.get(name)
+    if mode is None:
+        raise NotFound(f"unknown mode {name!r}; see GET /v1/modes")
+    return mode
 
 
 @endpoint("GET", "/v1/modes", response=ModesOut, auth=False)
@@ -45,9 +48,11 @@ async def list_modes(ctx: Context) -> ModesOut:
 )
 async def create_ticket(ctx: Context, body: TicketIn) -> TicketOut:
     """Join the matchmaking queue for a mode."""
-    require_mode(ctx, body.mode)
+    mode = require_mode(ctx, body.mode)
     store = ctx.services.store
-    ratings = await store.get_ratings(body.mode, [ctx.me.player_id])
+    size = max(min(ctx.services.settings.match_target_size, mode.max_players), mode.min_players)
+    pool = rating_pool(mode.name, mode.teams, size, mode.max_players)  # the size it aims for
+    ratings = await store.get_ratings(pool, [ctx.me.player_id])
     ticket = TicketRecord(
         id=new_id("t"),
         player_id=ctx.me.player_id,

@@ -1,4 +1,5 @@
-"""Elo ratings for free-for-all results: every pair of players is one Elo game."""
+"""Elo ratings: every pair of players in a match is one Elo game (teammates, who share
+their team's score, draw among themselves and win or lose against the other team)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ from collections.abc import Mapping
 
 DEFAULT_RATING = 1000.0
 K_FACTOR = 32.0
+
+
+def rating_pool(mode: str, teams: int, players: int, max_players: int) -> str:
+    """Where a match's ratings count: per mode, and per team size where a team mode has
+    several (a 1v1 of ctf is rated apart from a 2v2: "ctf:1v1", "ctf:2v2")."""
+    if teams < 2 or max_players <= teams:
+        return mode
+    size = players // teams
+    return f"{mode}:{size}v{size}"
 
 
 def expected_score(rating: float, opponent: float) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from game.modes import Outcome
-from game.ratings import DEFAULT_RATING, update_ratings
+from game.ratings import DEFAULT_RATING, rating_pool, update_ratings
 from realtime.hosted_match import HostedMatch
 from skirmish.base.store import Store
 from skirmish.base.store.protocols import RatingChange
@@ -16,9 +16,10 @@ from skirmish.base.store.records import MatchRecord
 async def record_result(
     store: Store, hosted: HostedMatch, outcome: Outcome, finished_at: float
 ) -> dict[str, Any]:
-    mode = hosted.mode.name
+    mode = hosted.mode
+    pool = rating_pool(mode.name, mode.teams, len(hosted.seats), mode.max_players)
     ids = [seat.player_id for seat in hosted.seats]
-    before = await store.get_ratings(mode, ids)
+    before = await store.get_ratings(pool, ids)
     scores = {hosted.seats[s.slot].player_id: float(s.score) for s in outcome.stats}
     after = update_ratings(before, scores)
     result = build_result(hosted, outcome, before, after)
@@ -33,7 +34,7 @@ async def record_result(
     # As increments: another match of the same player may be ending right now. They move
     # with the write that finishes the match, in the same atomic write, or not at all.
     deltas = {p: after[p] - before.get(p, DEFAULT_RATING) for p in after}
-    ratings = RatingChange(mode, deltas, DEFAULT_RATING)
+    ratings = RatingChange(pool, deltas, DEFAULT_RATING)
     stored = await store.finish_match(hosted.id, finish, ratings)
     return stored.result or result
 

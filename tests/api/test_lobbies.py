@@ -428,3 +428,21 @@ def test_a_player_gathers_in_one_open_lobby_at_a_time(api: Api) -> None:
     assert_error(refused, 409, "already_in_lobby")
     ok(ada.post(f"{LOBBIES}/{mine}/leave"))
     ok(ada.post(f"{LOBBIES}/{theirs}/join"))  # free again
+
+
+def test_a_team_mode_lobby_starts_only_with_equal_teams(api: Api) -> None:
+    players = [api.sign_in(name) for name in ("ada", "bob", "cy", "dee")]
+    body = {"mode": "ctf", "name": "flags", "max_players": 4}
+    lobby = ok(players[0].post(LOBBIES, json=body), 201)
+    for player in players[1:3]:
+        join(player, lobby["id"])
+    for player in players[:3]:
+        ready(player, lobby["id"])
+    message = assert_error(players[0].post(f"{LOBBIES}/{lobby['id']}/start"), 409, "conflict")
+    assert "multiple of 2" in message  # 2 against 1 is no game
+    join(players[3], lobby["id"])
+    ready(players[3], lobby["id"])
+    started = ok(players[0].post(f"{LOBBIES}/{lobby['id']}/start"))
+    match = api.portal_call(api.services.store.get_match, started["match"]["match_id"])
+    assert match is not None and match.mode == "ctf"
+    assert sorted(p.player_id for p in match.players) == sorted(p.player_id for p in players)

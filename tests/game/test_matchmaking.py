@@ -3,7 +3,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from game.matchmaking import QueueRules, Ticket, balance_teams, form_matches, rating_window
+from game.matchmaking import (
+    QueueRules,
+    Ticket,
+    balance_teams,
+    form_matches,
+    rating_window,
+    seat_teams,
+)
 
 RULES = QueueRules(target_size=4, min_size=2, fill_timeout=10.0)
 
@@ -71,3 +78,30 @@ def test_team_balance_keeps_totals_close() -> None:
     totals = [sum(t.rating for t in team) for team in teams]
     assert [len(team) for team in teams] == [3, 3]
     assert abs(totals[0] - totals[1]) <= 200
+
+
+TEAMS = QueueRules(target_size=4, min_size=2, fill_timeout=5.0, teams=2)
+
+
+def test_a_team_mode_groups_a_multiple_of_its_teams() -> None:
+    three = [ticket(n, 1000 + n) for n in range(3)]
+    assert form_matches(three, now=1.0, rules=TEAMS) == []  # waits for a fourth
+    (group,) = form_matches(three, now=6.0, rules=TEAMS)  # the fill timeout: a 1v1
+    assert [x.id for x in group] == ["t0", "t1"]  # the closest in rating stay
+    (four,) = form_matches([ticket(n, 1000 + n) for n in range(5)], now=1.0, rules=TEAMS)
+    assert len(four) == 4
+
+
+@given(st.lists(st.floats(500, 2500), min_size=1, max_size=4))
+def test_teams_are_seated_by_slot_parity_as_balanced(half: list[float]) -> None:
+    group = [ticket(n, r) for n, r in enumerate(half + half[::-1])]
+    seated = seat_teams(group, 2)
+    assert sorted(x.id for x in seated) == sorted(x.id for x in group)
+    teams = [{x.id for x in seated[team::2]} for team in (0, 1)]  # slot s: team s % 2
+    balanced = [{x.id for x in members} for members in balance_teams(group, 2)]
+    assert sorted(map(sorted, teams)) == sorted(map(sorted, balanced))
+
+
+def test_a_free_for_all_keeps_the_groups_order() -> None:
+    group = [ticket(n, 1000 + 100 * n) for n in range(3)]
+    assert seat_teams(group, 0) == group

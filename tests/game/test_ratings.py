@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from game.ratings import DEFAULT_RATING, update_ratings
+from game.ratings import DEFAULT_RATING, rating_pool, update_ratings
 
 
 def test_the_winner_gains_what_the_loser_loses() -> None:
@@ -26,3 +26,17 @@ def test_free_for_all_is_zero_sum() -> None:
     after = update_ratings(before, {"a": 5, "b": 3, "c": 3, "d": 0})
     assert sum(after.values()) == pytest.approx(sum(before.values()), abs=0.05)
     assert after["a"] > before["a"] and after["d"] < before["d"]
+
+
+def test_team_sizes_are_rated_apart_where_a_mode_has_several() -> None:
+    assert rating_pool("ctf", teams=2, players=2, max_players=4) == "ctf:1v1"
+    assert rating_pool("ctf", teams=2, players=4, max_players=4) == "ctf:2v2"
+    assert rating_pool("duel", teams=2, players=2, max_players=2) == "duel"  # one size only
+    assert rating_pool("arena", teams=0, players=6, max_players=10) == "arena"
+
+
+def test_teammates_share_the_win() -> None:
+    """Each player scores their team's result: teammates draw among themselves."""
+    before = {p: DEFAULT_RATING for p in "abcd"}
+    after = update_ratings(before, {"a": 3.0, "c": 3.0, "b": 1.0, "d": 1.0})
+    assert after["a"] == after["c"] > DEFAULT_RATING > after["b"] == after["d"]
