@@ -121,6 +121,7 @@ class HostedMatch:
                 "slot": seat.slot,
                 "mode": self.mode.name,
                 "tick_rate": self.mode.tick_rate,
+                "teams": self.mode.teams,
                 "status": self.status,
                 "tick": self.tick,
                 "last_seq": seat.last_seq,

@@ -1,5 +1,34 @@
-// Skirmish browser client: guest sign-in, quick match, lobbies and the arena.
+// Skirmish browser client: guest sign-in, quick match, lobbies and the match screen.
 // Plain JS, no build step. The wire contract is docs/protocol.md.
+//
+// What is on the field is each game mode's own: mode-<name>.js, loaded by index.html
+// before this file, registers
+//   window.SkirmishModes[name] = {
+//     title, blurb,          shown in the mode pickers
+//     teams,                 0: every player for themself; T: slot s plays for team s % T
+//     keys,                  the KeyboardEvent.code values it reads (kept from the page)
+//     help,                  the controls line: strings, and arrays of key names
+//     feedTitle, canvasLabel, cursor, teamName(team), resultColumns [{label, value(p)}],
+//     create(match, kit) →   a renderer, one per match
+//   }
+// and the match picks the one welcome.mode names (a mode without one is only listed).
+// A renderer:
+//   world() → {width, height}          the field, fitted into the canvas
+//   onWelcome(welcome)                 after every (re)connect
+//   onSnapshot(snap, now) → entries    for the feed: arrays of strings and {text, color, cls}
+//   input(controls, now) → fields      the input's mode fields, or null to send nothing;
+//                                      sent at the tick rate and at once when they change:
+//   inputKey(fields) → string          what counts as a change
+//   inputSent(seq, fields)             e.g. for prediction
+//   draw(stage, now) → players drawn
+//   timeLeft() → seconds or null
+//   scores() → [{slot, score, team?, note?}]   the scoreboard (names and `online` added here)
+//   teams() → [{team, name, color, score}] or null
+//   hud() → [{key, label, text}]       extra HUD values (#hud-<key>)
+//   color(slot), debug() → {...}       (merged into window.skirmishDebug.state())
+// It reads the match's slot, config, tickRate, status, snapshots (the last two, each with
+// `at`, the performance.now() it arrived), names and name(slot); kit has clamp, lerp,
+// fmtTime and movement(controls) (WASD/arrows → dx, dy).
 "use strict";
 
 (() => {
@@ -9,6 +38,7 @@
   const TICKET_POLL_MS = 300;
   const LOBBY_POLL_MS = 500;
   const PING_MS = 1000;
+  const FEED_LENGTH = 6;
   const NO_RECONNECT = new Set([1000, 4001, 4003, 4004, 4009, 4010, 4029]);
   const CLOSE_TEXT = {
     1008: "closed by the server (policy violation)",
@@ -21,9 +51,18 @@
     4009: "this match was opened in another tab or window",
     4010: "the match is already over",
   };
-  const COLORS = ["#60a5fa", "#f87171", "#34d399", "#fbbf24", "#a78bfa", "#f472b6", "#22d3ee",
-    "#fb923c"];
-  const DEFAULT_CONFIG = { width: 1000, height: 1000, speed: 200, player_radius: 20, max_hp: 100 };
+  const REASONS = {
+    score_limit: "score limit reached",
+    capture_limit: "capture limit reached",
+    time_limit: "time is up",
+    no_contest: "no contest: the game mode failed on the server",
+    abandoned: "abandoned: nobody connected",
+  };
+  const GREYS = ["#cbd5e1", "#94a3b8", "#a8a29e", "#d4d4d8"];
+  const MOVE_KEYS = {
+    up: ["KeyW", "ArrowUp"], down: ["KeyS", "ArrowDown"],
+    left: ["KeyA", "ArrowLeft"], right: ["KeyD", "ArrowRight"],
+  };
 
   const app = {
     phase: "signin",
@@ -41,7 +80,6 @@
 
   const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
   const lerp = (a, b, t) => a + (b - a) * t;
-  const colorOf = (slot) => COLORS[((slot % COLORS.length) + COLORS.length) % COLORS.length];
 
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -59,6 +97,21 @@
     const s = Math.max(0, Math.ceil(seconds));
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }
+
+  // the movement keys held, as a vector of length at most 1
+  function movement(controls) {
+    const held = (dir) => MOVE_KEYS[dir].some((code) => controls.down(code));
+    let dx = (held("right") ? 1 : 0) - (held("left") ? 1 : 0);
+    let dy = (held("down") ? 1 : 0) - (held("up") ? 1 : 0);
+    const len = Math.hypot(dx, dy);
+    if (len > 1) {
+      dx /= len;
+      dy /= len;
+    }
+    return { dx, dy };
+  }
+
+  const kit = { clamp, lerp, fmtTime, movement };
 
   let errorTimer = 0;
   function showError(err) {
@@ -79,6 +132,91 @@
     }
     $("#who").hidden = !app.auth;
     if (app.auth) $("#who-name").textContent = app.auth.name;
+  }
+
+  // ------------------------------------------------------------------ modes
+
+  function modeDef(name) {
+    const modes = window.SkirmishModes || {};
+    return Object.prototype.hasOwnProperty.call(modes, name) ? modes[name] : null;
+  }
+
+  // For a mode this page cannot draw: the match is listed, nothing is sent (pings keep the
+  // socket alive), the player stands still.
+  const FALLBACK_MODE = {
+    title: null,
+    teams: 0,
+    keys: [],
+    canvasLabel: "Match",
+    cursor: "default",
+    feedTitle: "Events",
+    help: ["This page cannot draw this game mode: your player stands still."],
+    resultColumns: [
+      { label: "Score", value: (p) => p.score },
+      { label: "K", value: (p) => p.kills },
+      { label: "D", value: (p) => p.deaths },
+    ],
+    create: (match) => ({
+      world: () => ({
+        width: Number(match.config.width) || 1000,
+        height: Number(match.config.height) || 1000,
+      }),
+      onWelcome() {},
+      onSnapshot: () => [],
+      input: () => null,
+      inputKey: () => "",
+      inputSent() {},
+      draw(stage) {
+        const { ctx } = stage;
+        const w = this.world();
+        ctx.clearRect(0, 0, stage.w, stage.h);
+        ctx.fillStyle = "#0f1522";
+        ctx.fillRect(stage.ox, stage.oy, w.width * stage.scale, w.height * stage.scale);
+        ctx.fillStyle = "#8b95a9";
+        ctx.font = "500 15px system-ui, sans-serif";
+        ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
+        ctx.fillText(`This page cannot draw “${match.mode}”`, stage.w / 2, stage.h / 2);
+        return 0;
+      },
+      timeLeft: () => null,
+      scores: () => [...match.names.keys()].sort((a, b) => a - b)
+        .map((slot) => ({ slot, score: null })),
+      teams: () => null,
+      hud: () => [],
+      color: (slot) => GREYS[slot % GREYS.length],
+      debug: () => ({}),
+    }),
+  };
+
+  function findMode(name) {
+    return app.modes.find((m) => m.name === name)
+      || { name, min_players: 2, max_players: 8, teams: 0 };
+  }
+
+  function playerRange(mode) {
+    return mode.min_players === mode.max_players
+      ? `${mode.min_players}` : `${mode.min_players}–${mode.max_players}`;
+  }
+
+  function modeSummary(mode) {
+    const def = modeDef(mode.name);
+    const parts = [];
+    if (def && def.blurb) parts.push(def.blurb);
+    parts.push(`${playerRange(mode)} players`);
+    if (mode.teams >= 2) parts.push(`${mode.teams} teams`);
+    if (mode.tick_rate) parts.push(`${mode.tick_rate} Hz`);
+    if (mode.hides_information && !(def && def.blurb)) parts.push("hidden information");
+    return parts.join(" · ");
+  }
+
+  // lobby sizes a mode allows: within its range; for a team mode, equal teams only
+  function lobbySizes(mode) {
+    const sizes = [];
+    for (let n = Math.max(2, mode.min_players); n <= mode.max_players; n++) {
+      if (!(mode.teams >= 2) || n % mode.teams === 0) sizes.push(n);
+    }
+    return sizes.length ? sizes : [mode.max_players];
   }
 
   // ------------------------------------------------------------------- REST
@@ -180,34 +318,64 @@
   }
 
   function currentMode() {
-    const name = $("#mode").value || "arena";
-    return app.modes.find((m) => m.name === name) || { name, min_players: 2, max_players: 8 };
+    return findMode($("#mode").value || "arena");
+  }
+
+  function lobbyFormMode() {
+    return findMode($("#lobby-form-mode").value || currentMode().name);
   }
 
   function renderModeInfo() {
     const mode = currentMode();
-    $("#mode-info").textContent = mode.tick_rate
-      ? `${mode.min_players}–${mode.max_players} players · ${mode.tick_rate} Hz`
-      : "";
+    $("#mode-info").textContent = mode.tick_rate ? modeSummary(mode) : "";
+  }
+
+  function renderLobbyForm() {
+    const mode = lobbyFormMode();
     const max = $("#lobby-max");
     const keep = Number(max.value) || mode.max_players;
-    max.replaceChildren();
-    for (let n = Math.max(2, mode.min_players); n <= mode.max_players; n++) {
-      max.append(el("option", { value: String(n), text: `${n} players` }));
+    const sizes = lobbySizes(mode);
+    max.replaceChildren(...sizes.map((n) => el("option", { value: String(n), text: `${n} players` })));
+    const best = sizes.includes(keep) ? keep : sizes[sizes.length - 1];
+    max.value = String(best);
+  }
+
+  // the quick match's choice carries over to the lobby form
+  function onModeChange() {
+    renderModeInfo();
+    const form = $("#lobby-form-mode");
+    if ([...form.options].some((o) => o.value === $("#mode").value)) {
+      form.value = $("#mode").value;
+      renderLobbyForm();
     }
-    max.value = String(clamp(keep, Math.max(2, mode.min_players), mode.max_players));
   }
 
   async function loadModes() {
-    if (!app.modes.length) renderModeInfo();
+    if (!app.modes.length) {
+      renderModeInfo();
+      renderLobbyForm();
+    }
     try {
       const data = await api("GET", "/v1/modes");
       app.modes = data.modes || [];
       const select = $("#mode");
       const keep = select.value || "arena";
-      select.replaceChildren(...app.modes.map((m) => el("option", { value: m.name, text: m.name })));
+      select.replaceChildren(...app.modes.map((m) => {
+        const def = modeDef(m.name);
+        const text = def && def.title && def.title.toLowerCase() !== m.name
+          ? `${def.title} (${m.name})` : m.name;
+        return el("option", { value: m.name, text });
+      }));
       if (app.modes.some((m) => m.name === keep)) select.value = keep;
+      const form = $("#lobby-form-mode");
+      const keepForm = form.value || select.value;
+      form.replaceChildren(...app.modes.map((m) => el("option", {
+        value: m.name,
+        text: `${m.name} · ${playerRange(m)} players${m.teams >= 2 ? ` in ${m.teams} teams` : ""}`,
+      })));
+      if (app.modes.some((m) => m.name === keepForm)) form.value = keepForm;
       renderModeInfo();
+      renderLobbyForm();
     } catch (e) {
       showError(e);
     }
@@ -240,11 +408,13 @@
 
   // ------------------------------------------------------------ quick match
 
-  async function quickMatch() {
+  // queue for `mode` (a name), by default the one chosen in the menu
+  async function quickMatch(mode) {
+    const name = typeof mode === "string" ? mode : currentMode().name;
     const button = $("#quick");
     button.disabled = true;
     try {
-      const ticket = await api("POST", "/v1/matchmaking/tickets", { mode: currentMode().name });
+      const ticket = await api("POST", "/v1/matchmaking/tickets", { mode: name });
       hideError();
       app.ticket = ticket;
       app.searchStarted = performance.now();
@@ -261,7 +431,7 @@
     app.ticket = ticket;
     if (ticket.status === "matched" && ticket.match) {
       stopSearching();
-      startMatch(ticket.match);
+      startMatch(ticket.match, ticket.mode);
       return true;
     }
     if (ticket.status === "cancelled" || ticket.status === "expired") {
@@ -325,7 +495,7 @@
 
   async function createLobby(ev) {
     ev.preventDefault();
-    const mode = currentMode();
+    const mode = lobbyFormMode();
     const name = $("#lobby-name").value.trim() || `${app.auth.name}'s lobby`;
     const max = Number($("#lobby-max").value) || mode.max_players;
     try {
@@ -379,7 +549,7 @@
     app.lobby = lobby;
     if (lobby.status === "started") {
       stopLobbyPoll();
-      if (lobby.match) startMatch(lobby.match);
+      if (lobby.match) startMatch(lobby.match, lobby.mode);
       else {
         enterMenu();
         showError("The lobby started without you.");
@@ -396,10 +566,13 @@
     const isHost = lobby.host_id === app.auth.player_id;
     const mode = app.modes.find((m) => m.name === lobby.mode);
     const minPlayers = mode ? mode.min_players : 2;
+    const teams = mode && mode.teams >= 2 ? mode.teams : 0;
+    const count = lobby.members.length;
     $("#lobby-title").textContent = lobby.name || "Lobby";
     $("#lobby-mode").textContent = lobby.mode;
     $("#lobby-info").textContent =
-      `${lobby.members.length}/${lobby.max_players} players · at least ${minPlayers} to start · ` +
+      `${count}/${lobby.max_players} players · at least ${minPlayers} to start · ` +
+      (teams ? `${teams} equal teams · ` : "") +
       (isHost ? "you are the host" : "waiting for the host to start");
     const list = $("#lobby-members");
     list.replaceChildren(...lobby.members.map((m) => el("li", {},
@@ -411,7 +584,9 @@
     ready.classList.toggle("on", me.ready);
     const start = $("#lobby-start");
     start.hidden = !isHost;
-    start.disabled = !(lobby.members.every((m) => m.ready) && lobby.members.length >= minPlayers);
+    start.disabled = !(lobby.members.every((m) => m.ready) && count >= minPlayers &&
+      (!teams || count % teams === 0));
+    start.title = teams && count % teams ? `The teams must be equal: ${teams} × n players` : "";
     return false;
   }
 
@@ -461,59 +636,61 @@
   // ------------------------------------------------------------------ input
 
   const input = {
-    keys: new Set(),
+    codes: new Set(), // KeyboardEvent.code of the keys held
     mouse: null, // {x, y} in canvas CSS pixels
     mouseDown: false,
-    aim: 0,
   };
-  const KEYMAP = {
-    KeyW: "up", ArrowUp: "up", KeyS: "down", ArrowDown: "down",
-    KeyA: "left", ArrowLeft: "left", KeyD: "right", ArrowRight: "right", Space: "fire",
-  };
+  const SCROLL_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Space"]);
 
   function onKey(ev, down) {
-    const action = KEYMAP[ev.code];
-    if (!action || app.phase !== "playing") return;
+    if (!down) {
+      input.codes.delete(ev.code);
+      return;
+    }
+    if (app.phase !== "playing") return;
     const tag = (ev.target && ev.target.tagName) || "";
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
-    ev.preventDefault();
-    if (down) input.keys.add(action);
-    else input.keys.delete(action);
+    const m = app.match;
+    const claimed = m && m.keys ? m.keys : SCROLL_KEYS;
+    if (claimed.has(ev.code)) ev.preventDefault();
+    input.codes.add(ev.code);
   }
 
-  function movement() {
-    let dx = (input.keys.has("right") ? 1 : 0) - (input.keys.has("left") ? 1 : 0);
-    let dy = (input.keys.has("down") ? 1 : 0) - (input.keys.has("up") ? 1 : 0);
-    const len = Math.hypot(dx, dy);
-    if (len > 1) {
-      dx /= len;
-      dy /= len;
-    }
-    return { dx, dy };
-  }
+  // what a renderer's input() reads
+  const controls = {
+    down: (code) => input.codes.has(code),
+    get pointer() {
+      return input.mouse ? stage.toWorld(input.mouse.x, input.mouse.y) : null;
+    },
+    get pointerDown() {
+      return input.mouseDown;
+    },
+  };
 
   // ------------------------------------------------------------------ match
 
   class Match {
-    constructor(access) {
+    constructor(access, modeHint) {
       this.access = access;
       this.id = access.match_id;
       this.ws = null;
       this.conn = "connecting"; // connecting | open | reconnecting | closed
       this.status = "connecting"; // match status: waiting | running | finished
-      this.config = { ...DEFAULT_CONFIG };
+      this.mode = modeHint || null; // welcome.mode decides
+      this.def = null; // the mode's registration (window.SkirmishModes)
+      this.keys = null; // the key codes the mode reads
+      this.renderer = null;
+      this.config = {};
       this.tickRate = 30;
       this.slot = null;
       this.names = new Map();
       this.ids = new Map();
-      this.snapshots = []; // the last two: {tick, ack, left, players, shots, at}
+      this.snapshots = []; // the last two, each with `at`
       this.seq = 0;
-      this.pending = []; // unacknowledged inputs {seq, dx, dy}
+      this.ack = 0;
       this.snapshotsReceived = 0;
       this.lastTick = 0;
-      this.left = null;
       this.feed = [];
-      this.flashes = new Map(); // slot → time of last hit
       this.rtt = null;
       this.result = null;
       this.waiting = null;
@@ -523,12 +700,26 @@
       this.done = false;
       this.timers = { reconnect: 0, ping: 0 };
       this.nextSendAt = 0;
+      this.lastSentAt = -Infinity;
+      this.lastInputKey = null;
       this.serverErrors = 0;
       this.scoreKey = "";
+      this.hudKey = "";
     }
 
     name(slot) {
       return this.names.get(slot) || `player ${slot}`;
+    }
+
+    teamOf(slot) {
+      const teams = this.def ? this.def.teams : 0;
+      return teams >= 2 && slot !== null ? slot % teams : null;
+    }
+
+    online() {
+      const last = this.snapshots[this.snapshots.length - 1];
+      if (last) return last.online || [];
+      return (this.waiting && this.waiting.connected) || [];
     }
 
     tokenExpired() {
@@ -647,6 +838,7 @@
           this.waiting = msg;
           this.waitingAt = performance.now();
           this.status = "waiting";
+          this.renderScoreboard();
           return this.updateHud();
         case "start":
           this.status = "running";
@@ -676,21 +868,35 @@
       }
     }
 
+    useMode(name) {
+      this.mode = name;
+      this.def = modeDef(name) || FALLBACK_MODE;
+      this.keys = new Set(this.def.keys || []);
+      this.renderer = this.def.create(this, kit);
+      this.snapshots = [];
+      this.scoreKey = "";
+      this.hudKey = "";
+      if (this === app.match) showModeChrome(this.def);
+    }
+
     onWelcome(msg) {
       this.slot = msg.slot;
       this.tickRate = msg.tick_rate || 30;
-      this.config = { ...DEFAULT_CONFIG, ...(msg.config || {}) };
+      this.config = msg.config || {};
       this.status = msg.status;
       for (const p of msg.players || []) {
         this.names.set(p.slot, p.name);
         this.ids.set(p.slot, p.player_id);
       }
+      if (!this.renderer || this.mode !== msg.mode) this.useMode(msg.mode);
+      this.renderer.onWelcome(msg);
       this.seq = Math.max(this.seq, msg.last_seq || 0);
-      this.pending = []; // anything not received before we left is gone
+      this.lastInputKey = null; // tell the server where we are at once
       this.backoff = 250;
       this.attempts = 0;
       this.freshTried = false;
       this.hideOverlay();
+      this.renderScoreboard();
       this.updateHud();
       if (msg.status === "finished") this.finishFromServer();
     }
@@ -704,21 +910,15 @@
       if (this.snapshots.length > 2) this.snapshots.shift();
       this.snapshotsReceived++;
       this.lastTick = msg.tick;
-      this.left = msg.left;
-      this.pending = this.pending.filter((i) => i.seq > msg.ack);
-      for (const ev of msg.events || []) this.onEvent(ev, now);
-      this.renderScoreboard();
-      this.updateHud();
-    }
-
-    onEvent(ev, now) {
-      const [kind, a, b] = ev;
-      if (kind === "hit") this.flashes.set(b, now);
-      else if (kind === "kill") {
-        this.feed.unshift({ killer: a, victim: b, at: Date.now() });
-        this.feed.length = Math.min(this.feed.length, 6);
+      if (typeof msg.ack === "number") this.ack = msg.ack;
+      const entries = this.renderer ? this.renderer.onSnapshot(snap, now) || [] : [];
+      if (entries.length) {
+        this.feed.unshift(...[...entries].reverse());
+        this.feed.length = Math.min(this.feed.length, FEED_LENGTH);
         this.renderFeed();
       }
+      this.renderScoreboard();
+      this.updateHud();
     }
 
     onResult(msg) {
@@ -738,6 +938,7 @@
       }
       if (this.done) return;
       if (info && info.result) this.result = { match_id: this.id, ...info.result };
+      if (info && info.mode && !this.mode) this.mode = info.mode;
       this.status = "finished";
       this.finish();
     }
@@ -781,81 +982,42 @@
 
     // ---- per frame
 
+    // One input per tick; when it changes, at once (at most half a tick after the last
+    // one), in place of the next one due: the server applies one a tick, so sending more
+    // than one a tick on average would only queue them up there (latency)
     sendInput(now) {
-      if (this.status !== "running" || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      if (this.status !== "running" || !this.renderer) return;
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      const fields = this.renderer.input(controls, now);
+      if (!fields) return;
       const interval = 1000 / Math.min(30, this.tickRate);
-      if (now < this.nextSendAt - 3) return;
-      this.nextSendAt = now - this.nextSendAt > interval ? now + interval : this.nextSendAt + interval;
-      const { dx, dy } = movement();
-      const aim = this.aimAngle();
-      const fire = input.mouseDown || input.keys.has("fire");
+      const key = this.renderer.inputKey ? this.renderer.inputKey(fields) : JSON.stringify(fields);
+      const due = now >= this.nextSendAt - 3;
+      const changed = key !== this.lastInputKey && now - this.lastSentAt >= interval / 2;
+      if (!due && !changed) return;
       const seq = this.seq + 1;
-      if (this.send({ type: "input", seq, dx, dy, aim, fire })) {
-        this.seq = seq;
-        this.pending.push({ seq, dx, dy });
-        if (this.pending.length > 120) this.pending.shift();
-      }
-    }
-
-    aimAngle() {
-      const me = this.selfPosition();
-      if (me && input.mouse) {
-        const p = view.toArena(input.mouse.x, input.mouse.y);
-        if (Math.hypot(p.x - me.x, p.y - me.y) > 1) input.aim = Math.atan2(p.y - me.y, p.x - me.x);
-      }
-      return Number.isFinite(input.aim) ? Math.round(input.aim * 1000) / 1000 : 0;
-    }
-
-    row(snap, slot) {
-      return snap ? snap.players.find((p) => p[0] === slot) : undefined;
-    }
-
-    // server position of our player plus every input it has not applied yet
-    selfPosition() {
-      const snap = this.snapshots[this.snapshots.length - 1];
-      const row = this.row(snap, this.slot);
-      if (!row) return null;
-      let x = row[1];
-      let y = row[2];
-      if (!row[6] || this.status !== "running") return { x, y };
-      const { speed, player_radius: r, width, height } = this.config;
-      const step = speed / this.tickRate;
-      for (const i of this.pending) {
-        if (i.seq <= snap.ack) continue;
-        x = clamp(x + i.dx * step, r, width - r);
-        y = clamp(y + i.dy * step, r, height - r);
-      }
-      return { x, y };
-    }
-
-    // other players: interpolate between the last two snapshots
-    interpolated(slot, now) {
-      const [prev, last] = this.snapshots.length > 1
-        ? this.snapshots : [null, this.snapshots[0]];
-      const b = this.row(last, slot);
-      const a = this.row(prev, slot);
-      if (!b) return null;
-      const p = { x: b[1], y: b[2], aim: b[3] };
-      if (!a || !a[6] !== !b[6]) return p;
-      const tickMs = 1000 / this.tickRate;
-      if (Math.hypot(b[1] - a[1], b[2] - a[2]) > (this.config.speed / this.tickRate) * 4) return p;
-      const t = clamp((now - last.at) / tickMs, 0, 1);
-      let da = b[3] - a[3];
-      while (da > Math.PI) da -= 2 * Math.PI;
-      while (da < -Math.PI) da += 2 * Math.PI;
-      return { x: lerp(a[1], b[1], t), y: lerp(a[2], b[2], t), aim: a[3] + da * t };
+      if (!this.send({ ...fields, type: "input", seq })) return;
+      this.seq = seq;
+      this.lastInputKey = key;
+      this.lastSentAt = now;
+      if (!due) this.nextSendAt = Math.min(this.nextSendAt + interval, now + 2 * interval);
+      else if (now - this.nextSendAt > interval) this.nextSendAt = now + interval; // fell behind
+      else this.nextSendAt += interval;
+      this.renderer.inputSent(seq, fields, now);
     }
 
     // ---- DOM
 
     updateHud() {
       if (this !== app.match) return;
-      $("#timer").textContent = this.left === null ? "–" : fmtTime(this.left / this.tickRate);
+      const left = this.renderer ? this.renderer.timeLeft() : null;
+      $("#timer").textContent = left === null || left === undefined ? "–" : fmtTime(left);
       let status = this.status;
       if (this.conn === "reconnecting") status = "reconnecting";
       else if (this.conn === "connecting" && this.status === "connecting") status = "connecting";
       $("#match-status").textContent = status;
       $("#rtt").textContent = this.rtt === null ? "–" : `${Math.round(this.rtt)} ms`;
+      this.renderModeHud();
       if (this.status === "waiting" && this.waiting && this.conn === "open") {
         const n = (this.waiting.connected || []).length;
         const total = this.names.size || "?";
@@ -867,55 +1029,117 @@
       }
     }
 
+    // the mode's own HUD values, each in #hud-<key>
+    renderModeHud() {
+      const items = this.renderer ? this.renderer.hud() || [] : [];
+      const box = $("#mode-hud");
+      const key = items.map((i) => `${i.key}:${i.label}`).join("|");
+      if (key !== this.hudKey) {
+        this.hudKey = key;
+        box.replaceChildren(...items.map((i) => el("div", {},
+          el("span", { class: "label", text: i.label }),
+          el("span", { id: `hud-${i.key}`, class: "value" }))));
+      }
+      for (const i of items) {
+        const node = document.getElementById(`hud-${i.key}`);
+        if (node && node.textContent !== i.text) node.textContent = i.text;
+      }
+      box.hidden = !items.length;
+    }
+
+    // the scoreboard's rows: every player the mode lists, with name and presence
     scores() {
-      const snap = this.snapshots[this.snapshots.length - 1];
-      const rows = snap ? snap.players : [];
-      const online = new Set(snap ? snap.online : []);
-      return rows.map((p) => ({
-        slot: p[0], name: this.name(p[0]), score: p[5], hp: p[4], alive: !!p[6],
-        online: online.has(p[0]),
-      }));
+      const online = new Set(this.online());
+      const rows = this.renderer ? this.renderer.scores() : [];
+      return rows.map((r) => ({ ...r, name: this.name(r.slot), online: online.has(r.slot) }));
     }
 
     renderScoreboard() {
-      const rows = this.scores().sort((a, b) => b.score - a.score || a.slot - b.slot);
-      const key = JSON.stringify(rows.map((r) => [r.slot, r.score, r.online]));
+      if (this !== app.match) return;
+      const rows = this.scores();
+      const teams = this.renderer ? this.renderer.teams() : null;
+      const key = JSON.stringify([rows.map((r) => [r.slot, r.score, r.online, r.note, r.name]),
+        teams && teams.map((t) => [t.team, t.score])]);
       if (key === this.scoreKey) return;
       this.scoreKey = key;
-      $("#scoreboard").replaceChildren(...rows.map((r) => el("li", {
-        class: `${r.slot === this.slot ? "me" : ""} ${r.online ? "" : "offline"}`,
+      const color = (slot) => (this.renderer ? this.renderer.color(slot) : GREYS[0]);
+      const member = (r, cls) => el("li", {
+        class: `${cls} ${r.slot === this.slot ? "me" : ""} ${r.online ? "" : "offline"}`,
         "data-slot": String(r.slot),
       },
-      el("span", { class: "dot", style: `background:${colorOf(r.slot)}` }),
+      el("span", { class: "dot", style: `background:${color(r.slot)}` }),
       el("span", { class: "name", text: r.name + (r.slot === this.slot ? " (you)" : "") }),
-      el("span", { class: "score", text: String(r.score) }))));
+      teams
+        ? el("span", { class: "note", text: r.note || (r.online ? "" : "offline") })
+        : el("span", { class: "score", text: r.score === null ? "" : String(r.score) }));
+      const items = [];
+      if (teams) {
+        const mine = this.teamOf(this.slot);
+        for (const t of teams) {
+          items.push(el("li", {
+            class: `team${t.team === mine ? " mine" : ""}`, "data-team": String(t.team),
+          },
+          el("span", { class: "dot", style: `background:${t.color}` }),
+          el("span", { class: "name", text: t.name + (t.team === mine ? " (your team)" : "") }),
+          el("span", { class: "score", text: String(t.score) })));
+          for (const r of rows.filter((row) => row.team === t.team)) items.push(member(r, "member"));
+        }
+      } else {
+        rows.sort((a, b) => (b.score ?? 0) - (a.score ?? 0) || a.slot - b.slot);
+        for (const r of rows) items.push(member(r, ""));
+      }
+      $("#scoreboard").replaceChildren(...items);
     }
 
     renderFeed() {
-      $("#killfeed").replaceChildren(...this.feed.map((f) => el("li", {},
-        el("span", { style: `color:${colorOf(f.killer)}`, text: this.name(f.killer) }),
-        el("span", { class: "k", text: "✖" }),
-        el("span", { style: `color:${colorOf(f.victim)}`, text: this.name(f.victim) }))));
+      $("#killfeed").replaceChildren(...this.feed.map((parts) => el("li", {},
+        ...parts.map(feedPart))));
     }
   }
 
-  function startMatch(access) {
+  // a part of a feed entry: a string, or {text, color, cls}; always text, never HTML
+  function feedPart(part) {
+    if (typeof part === "string") return el("span", { text: part });
+    const attrs = { text: String(part.text) };
+    if (part.cls) attrs.class = part.cls;
+    if (part.color) attrs.style = `color:${part.color}`;
+    return el("span", attrs);
+  }
+
+  // the side panel's words for a mode: its controls line, its feed's title, the canvas
+  function showModeChrome(def) {
+    $("#feed-title").textContent = def.feedTitle || "Events";
+    const help = $("#help");
+    help.replaceChildren(...(def.help || []).map((part) => (Array.isArray(part)
+      ? el("span", {}, ...part.map((k) => el("kbd", { text: k })))
+      : document.createTextNode(part))));
+    const canvas = stage.canvas;
+    canvas.setAttribute("aria-label", def.canvasLabel || "Match");
+    canvas.style.cursor = def.cursor || "";
+    canvas.dataset.mode = app.match && app.match.mode ? app.match.mode : "";
+  }
+
+  function startMatch(access, modeHint) {
     stopSearching();
     stopLobbyPoll();
     if (app.match) app.match.dispose();
     sessionStorage.setItem(STORE_MATCH, JSON.stringify(access));
-    const match = new Match(access);
+    const match = new Match(access, modeHint);
     app.match = match;
     $("#scoreboard").replaceChildren();
     $("#killfeed").replaceChildren();
+    $("#mode-hud").replaceChildren();
+    $("#mode-hud").hidden = true;
     $("#server-msg").textContent = "";
     $("#result").hidden = true;
-    input.keys.clear();
+    const hinted = modeDef(modeHint);
+    if (hinted) showModeChrome(hinted);
+    input.codes.clear();
     input.mouseDown = false;
     setPhase("playing");
     match.updateHud();
     match.showOverlay("Connecting…");
-    $("#arena").focus();
+    stage.canvas.focus();
     match.connect();
   }
 
@@ -926,35 +1150,62 @@
     enterMenu();
   }
 
+  function playAgain() {
+    const mode = app.match && app.match.mode;
+    leaveMatch();
+    if (mode && [...$("#mode").options].some((o) => o.value === mode)) $("#mode").value = mode;
+    quickMatch(mode || undefined);
+  }
+
   function showResult(match) {
     if (match !== app.match) return;
     match.hideOverlay();
+    const def = match.def || modeDef(match.mode) || modeDef("arena") || FALLBACK_MODE;
+    const teams = def.teams >= 2 ? def.teams : 0;
+    const columns = def.resultColumns || FALLBACK_MODE.resultColumns;
     const res = match.result;
     const players = (res && res.players) || [];
+    const winner = res ? players.find((p) => p.player_id === res.winner) : undefined;
+    const winningTeam = teams && winner ? winner.slot % teams : null;
+    const teamName = (t) => (def.teamName ? def.teamName(t) : `Team ${t + 1}`);
     let title = "Match over";
     if (res) {
-      const winner = players.find((p) => p.player_id === res.winner);
-      if (!res.winner) title = "Draw";
-      else if (res.winner === app.auth.player_id) title = "You win!";
+      if (!res.winner) title = res.reason === "no_contest" || res.reason === "abandoned"
+        ? "No contest" : "Draw";
+      else if (teams && match.slot !== null) {
+        title = winningTeam === match.slot % teams
+          ? "Your team wins!" : `${teamName(winningTeam)} team wins`;
+      } else if (res.winner === app.auth.player_id) title = "You win!";
       else title = `${winner ? winner.name : "someone"} wins`;
     }
     $("#result-title").textContent = title;
-    const reasons = { score_limit: "score limit reached", time_limit: "time is up" };
-    $("#result-reason").textContent = res ? reasons[res.reason] || res.reason || "" : "";
+    $("#result-reason").textContent = res ? REASONS[res.reason] || res.reason || "" : "";
+    $("#result-table thead").replaceChildren(el("tr", {}, el("th", { text: "Player" }),
+      ...columns.map((c) => el("th", { text: c.label })), el("th", { text: "Rating" })));
+    const won = (p) => (teams ? winningTeam !== null && p.slot % teams === winningTeam
+      : p.player_id === res.winner);
+    const order = (a, b) => (teams ? (a.slot % teams) - (b.slot % teams) : 0)
+      || b.score - a.score || a.slot - b.slot;
     const body = $("#result-table tbody");
-    body.replaceChildren(...[...players].sort((a, b) => b.score - a.score).map((p) => {
+    body.replaceChildren(...[...players].sort(order).map((p) => {
       const delta = Math.round((p.rating_after ?? 0) - (p.rating_before ?? 0));
-      const acc = p.shots ? `${Math.round((100 * p.hits) / p.shots)}%` : "–";
       const rating = el("td", {}, `${Math.round(p.rating_after ?? 0)} `,
         el("span", { class: delta >= 0 ? "up" : "down", text: `(${delta >= 0 ? "+" : ""}${delta})` }));
+      const name = el("td", {});
+      if (teams && match.renderer) {
+        name.append(el("span", { class: "dot", style: `background:${match.renderer.color(p.slot)}` }));
+      }
+      name.append(p.name + (won(p) ? " ★" : ""));
       return el("tr", {
         class: p.player_id === app.auth.player_id ? "me" : "",
         "data-player": p.player_id,
       },
-      el("td", { text: p.name + (p.player_id === res.winner ? " ★" : "") }),
-      el("td", { text: String(p.score) }), el("td", { text: String(p.kills) }),
-      el("td", { text: String(p.deaths) }), el("td", { text: String(p.shots) }),
-      el("td", { text: String(p.hits) }), el("td", { text: acc }), rating);
+      name,
+      ...columns.map((c) => {
+        const v = c.value(p);
+        return el("td", { text: v === undefined || v === null ? "–" : String(v) });
+      }),
+      rating);
     }));
     $("#result-table").hidden = !players.length;
     $("#result").hidden = false;
@@ -963,14 +1214,20 @@
 
   // ---------------------------------------------------------------- drawing
 
-  const view = {
+  // The canvas and the fitted field: world units → canvas CSS pixels.
+  const stage = {
     canvas: null,
     ctx: null,
+    dpr: 1,
+    w: 0, // canvas size in CSS pixels
+    h: 0,
     scale: 1,
     ox: 0,
     oy: 0,
+    pointer: null, // the mouse in canvas CSS pixels, or null
     playersDrawn: 0,
-    toArena(cx, cy) {
+    frames: 0,
+    toWorld(cx, cy) {
       return { x: (cx - this.ox) / this.scale, y: (cy - this.oy) / this.scale };
     },
     toCanvas(x, y) {
@@ -978,8 +1235,8 @@
     },
   };
 
-  function resizeCanvas(cfg) {
-    const c = view.canvas;
+  function fitStage(world) {
+    const c = stage.canvas;
     const dpr = window.devicePixelRatio || 1;
     const w = c.clientWidth;
     const h = c.clientHeight;
@@ -988,162 +1245,37 @@
       c.height = Math.round(h * dpr);
     }
     const pad = 8;
-    view.scale = Math.max(0.01, Math.min((w - 2 * pad) / cfg.width, (h - 2 * pad) / cfg.height));
-    view.ox = (w - cfg.width * view.scale) / 2;
-    view.oy = (h - cfg.height * view.scale) / 2;
-    view.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    return { w, h };
-  }
-
-  function drawArena(ctx, cfg, w, h) {
-    ctx.clearRect(0, 0, w, h);
-    const s = view.scale;
-    ctx.save();
-    ctx.translate(view.ox, view.oy);
-    ctx.fillStyle = "#0f1522";
-    ctx.fillRect(0, 0, cfg.width * s, cfg.height * s);
-    ctx.strokeStyle = "#1b2436";
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    for (let g = 100; g < Math.max(cfg.width, cfg.height); g += 100) {
-      if (g < cfg.width) {
-        ctx.moveTo(g * s, 0);
-        ctx.lineTo(g * s, cfg.height * s);
-      }
-      if (g < cfg.height) {
-        ctx.moveTo(0, g * s);
-        ctx.lineTo(cfg.width * s, g * s);
-      }
-    }
-    ctx.stroke();
-    ctx.strokeStyle = "#3b4a6b";
-    ctx.lineWidth = 2;
-    ctx.strokeRect(0, 0, cfg.width * s, cfg.height * s);
-    ctx.restore();
-  }
-
-  function drawShots(ctx, m, now) {
-    const last = m.snapshots[m.snapshots.length - 1];
-    if (!last) return;
-    const dt = m.status === "running" ? Math.min(0.1, (now - last.at) / 1000) : 0;
-    const r = Math.max(2, 5 * view.scale);
-    for (const [, owner, x, y, vx, vy] of last.shots || []) {
-      const p = view.toCanvas(x + vx * dt, y + vy * dt);
-      const tail = view.toCanvas(x + vx * (dt - 0.04), y + vy * (dt - 0.04));
-      ctx.strokeStyle = colorOf(owner);
-      ctx.globalAlpha = 0.45;
-      ctx.lineWidth = r;
-      ctx.beginPath();
-      ctx.moveTo(tail.x, tail.y);
-      ctx.lineTo(p.x, p.y);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      ctx.fillStyle = "#fff";
-      ctx.beginPath();
-      ctx.arc(p.x, p.y, r * 0.7, 0, Math.PI * 2);
-      ctx.fill();
-    }
-  }
-
-  function drawPlayer(ctx, m, row, pos, now, online) {
-    const [slot, , , , hp, , alive] = row;
-    const cfg = m.config;
-    const me = slot === m.slot;
-    const r = cfg.player_radius * view.scale;
-    const c = view.toCanvas(pos.x, pos.y);
-    const color = colorOf(slot);
-    ctx.save();
-    ctx.globalAlpha = !alive ? 0.25 : online ? 1 : 0.5;
-    if (me) {
-      ctx.shadowColor = color;
-      ctx.shadowBlur = 18;
-    }
-    ctx.fillStyle = color;
-    ctx.beginPath();
-    ctx.arc(c.x, c.y, r, 0, Math.PI * 2);
-    ctx.fill();
-    ctx.shadowBlur = 0;
-    const flash = m.flashes.get(slot);
-    if (flash && now - flash < 150) {
-      ctx.fillStyle = "rgba(255,255,255,.7)";
-      ctx.fill();
-    }
-    ctx.lineWidth = me ? 3 : 1.5;
-    ctx.strokeStyle = me ? "#ffffff" : "rgba(0,0,0,.5)";
-    ctx.stroke();
-    if (alive) {
-      const aim = pos.aim;
-      ctx.strokeStyle = me ? "#fff" : "rgba(255,255,255,.75)";
-      ctx.lineWidth = Math.max(2, r * 0.25);
-      ctx.lineCap = "round";
-      ctx.beginPath();
-      ctx.moveTo(c.x + Math.cos(aim) * r * 0.4, c.y + Math.sin(aim) * r * 0.4);
-      ctx.lineTo(c.x + Math.cos(aim) * r * 1.45, c.y + Math.sin(aim) * r * 1.45);
-      ctx.stroke();
-    }
-    // hp bar and name
-    const bw = Math.max(28, r * 2.2);
-    const by = c.y - r - 10;
-    ctx.globalAlpha = alive ? 1 : 0.5;
-    ctx.fillStyle = "rgba(0,0,0,.6)";
-    ctx.fillRect(c.x - bw / 2, by, bw, 5);
-    const frac = clamp(hp / (cfg.max_hp || 100), 0, 1);
-    ctx.fillStyle = frac > 0.5 ? "#34d399" : frac > 0.25 ? "#fbbf24" : "#f87171";
-    ctx.fillRect(c.x - bw / 2, by, bw * frac, 5);
-    ctx.font = `${me ? 700 : 500} 12px system-ui, sans-serif`;
-    ctx.textAlign = "center";
-    ctx.textBaseline = "bottom";
-    ctx.fillStyle = me ? "#fff" : "#cbd5e1";
-    const label = m.name(slot) + (me ? " (you)" : "") + (alive ? "" : " ✖");
-    ctx.fillText(label, c.x, by - 3);
-    ctx.restore();
-  }
-
-  function drawAimCursor(ctx, m) {
-    if (!input.mouse || m.status !== "running") return;
-    const { x, y } = input.mouse;
-    ctx.strokeStyle = "rgba(255,255,255,.6)";
-    ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    ctx.arc(x, y, 7, 0, Math.PI * 2);
-    ctx.moveTo(x - 11, y);
-    ctx.lineTo(x - 4, y);
-    ctx.moveTo(x + 4, y);
-    ctx.lineTo(x + 11, y);
-    ctx.moveTo(x, y - 11);
-    ctx.lineTo(x, y - 4);
-    ctx.moveTo(x, y + 4);
-    ctx.lineTo(x, y + 11);
-    ctx.stroke();
+    const width = Number(world.width) || 1000;
+    const height = Number(world.height) || 1000;
+    stage.dpr = dpr;
+    stage.w = w;
+    stage.h = h;
+    stage.scale = Math.max(0.01, Math.min((w - 2 * pad) / width, (h - 2 * pad) / height));
+    stage.ox = (w - width * stage.scale) / 2;
+    stage.oy = (h - height * stage.scale) / 2;
+    const ctx = stage.ctx;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.globalAlpha = 1;
+    ctx.globalCompositeOperation = "source-over";
   }
 
   function render(now) {
     const m = app.match;
     if (!m || (app.phase !== "playing" && app.phase !== "result")) return;
-    const ctx = view.ctx;
-    const { w, h } = resizeCanvas(m.config);
-    drawArena(ctx, m.config, w, h);
-    const last = m.snapshots[m.snapshots.length - 1];
+    const r = m.renderer;
+    fitStage(r ? r.world() : { width: 1000, height: 1000 });
+    stage.pointer = input.mouse;
     let drawn = 0;
-    if (last) {
-      drawShots(ctx, m, now);
-      // own player last so it is on top
-      const rows = [...last.players].sort((a, b) => (a[0] === m.slot) - (b[0] === m.slot));
-      for (const row of rows) {
-        let pos;
-        if (row[0] === m.slot) {
-          pos = m.selfPosition();
-          pos.aim = m.status === "running" ? input.aim : row[3];
-        } else {
-          pos = m.interpolated(row[0], now);
-        }
-        if (!pos) continue;
-        drawPlayer(ctx, m, row, pos, now, (last.online || []).includes(row[0]));
-        drawn++;
-      }
+    if (r) {
+      drawn = r.draw(stage, now) || 0;
+    } else { // before the welcome: an empty field
+      const ctx = stage.ctx;
+      ctx.clearRect(0, 0, stage.w, stage.h);
+      ctx.fillStyle = "#0f1522";
+      ctx.fillRect(stage.ox, stage.oy, 1000 * stage.scale, 1000 * stage.scale);
     }
-    view.playersDrawn = drawn;
-    drawAimCursor(ctx, m);
+    stage.playersDrawn = drawn;
+    stage.frames++;
   }
 
   function frame(now) {
@@ -1163,26 +1295,26 @@
       const m = app.match;
       const scores = m ? m.scores() : [];
       const mine = m ? scores.find((s) => s.slot === m.slot) : undefined;
-      const self = m ? m.selfPosition() : null;
       return {
+        // the mode's own (arena: self, players, shots, left), then the page's
+        self: null,
+        players: [],
+        shots: 0,
+        left: null,
+        ...(m && m.renderer ? m.renderer.debug() : {}),
         phase: app.phase,
+        mode: m ? m.mode : null,
         snapshotsReceived: m ? m.snapshotsReceived : 0,
         lastTick: m ? m.lastTick : 0,
+        ack: m ? m.ack : 0,
         scores,
-        myScore: mine ? mine.score : null,
-        playersDrawn: view.playersDrawn,
+        myScore: mine && mine.score !== undefined ? mine.score : null,
+        playersDrawn: stage.playersDrawn,
+        framesDrawn: stage.frames,
         status: m ? m.status : null,
         conn: m ? m.conn : null,
         mySlot: m ? m.slot : null,
-        self,
-        players: m && m.snapshots.length
-          ? m.snapshots[m.snapshots.length - 1].players.map((p) => ({
-            slot: p[0], x: p[1], y: p[2], hp: p[4], score: p[5], alive: !!p[6],
-          }))
-          : [],
-        shots: m && m.snapshots.length
-          ? (m.snapshots[m.snapshots.length - 1].shots || []).length : 0,
-        left: m ? m.left : null,
+        online: m ? [...m.online()] : [],
         rtt: m ? m.rtt : null,
         seq: m ? m.seq : 0,
         serverErrors: m ? m.serverErrors : 0,
@@ -1196,10 +1328,10 @@
       if (ws) ws.close(4000, "debug drop");
       return !!ws;
     },
-    // arena coordinates → page (CSS pixel) coordinates, for driving the mouse in tests
+    // field coordinates → page (CSS pixel) coordinates, for driving the mouse in tests
     toPage(x, y) {
-      const rect = view.canvas.getBoundingClientRect();
-      const p = view.toCanvas(x, y);
+      const rect = stage.canvas.getBoundingClientRect();
+      const p = stage.toCanvas(x, y);
       return { x: rect.left + p.x, y: rect.top + p.y };
     },
   };
@@ -1207,13 +1339,14 @@
   // ------------------------------------------------------------------ boot
 
   function bind() {
-    view.canvas = $("#arena");
-    view.ctx = view.canvas.getContext("2d");
+    stage.canvas = $("#arena");
+    stage.ctx = stage.canvas.getContext("2d");
     $("#signin-form").addEventListener("submit", signIn);
     $("#signout").addEventListener("click", () => signOut());
     $("#error-close").addEventListener("click", hideError);
-    $("#mode").addEventListener("change", renderModeInfo);
-    $("#quick").addEventListener("click", quickMatch);
+    $("#mode").addEventListener("change", onModeChange);
+    $("#lobby-form-mode").addEventListener("change", renderLobbyForm);
+    $("#quick").addEventListener("click", () => quickMatch());
     $("#cancel").addEventListener("click", cancelSearch);
     $("#lobby-form").addEventListener("submit", createLobby);
     $("#lobby-refresh").addEventListener("click", refreshLobbies);
@@ -1224,19 +1357,16 @@
     $("#lobby-start").addEventListener("click", () => lobbyAction("start"));
     $("#lobby-leave").addEventListener("click", leaveLobby);
     $("#leave").addEventListener("click", leaveMatch);
-    $("#again").addEventListener("click", () => {
-      leaveMatch();
-      quickMatch();
-    });
+    $("#again").addEventListener("click", playAgain);
     $("#back-menu").addEventListener("click", leaveMatch);
 
     window.addEventListener("keydown", (ev) => onKey(ev, true));
     window.addEventListener("keyup", (ev) => onKey(ev, false));
     window.addEventListener("blur", () => {
-      input.keys.clear();
+      input.codes.clear();
       input.mouseDown = false;
     });
-    const c = view.canvas;
+    const c = stage.canvas;
     c.addEventListener("mousemove", (ev) => {
       const rect = c.getBoundingClientRect();
       input.mouse = { x: ev.clientX - rect.left, y: ev.clientY - rect.top };
@@ -1276,7 +1406,7 @@
       try {
         const info = await api("GET", `/v1/matches/${access.match_id}`);
         if (info.status !== "finished") {
-          startMatch(access);
+          startMatch(access, info.mode);
           return;
         }
       } catch (e) {
