@@ -6,10 +6,12 @@
 `locust.conf` (next to this file) holds the defaults; `docs/loadtesting.md` explains the
 stats, the options (`locust --help`, section "Custom arguments") and the SLO gates.
 
-- `MatchPlayer`: signs in as a guest, queues (or gathers in a lobby), connects to the match
-  socket, plays at the tick rate until the result, then queues again.
+- `MatchPlayer`: signs in as a guest, picks a game mode by `--mode-weights` (default:
+  every mode GET /v1/modes lists, equally), queues for it (or gathers in a lobby), connects
+  to the match socket, plays it with that mode's bot at its tick rate until the result,
+  then picks and queues again. Its stats carry the mode: `WS match (ctf)`.
 - `LobbyBrowser`: exercises the lobby and matchmaking routes (list, get, create, join,
-  ready, leave; tickets create, get, cancel) without playing.
+  ready, leave; tickets create, get, cancel) in the same modes, without playing.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any
 
 import gevent
 from locust import HttpUser, events, task
-from locust_support import gates, options
-from locust_support.api import Access, Api
+from locust_support import gates, modes, options
+from locust_support.api import Access, Api, Report
 from locust_support.match import MatchSocket, Outcome, WsFailure, open_socket, ws_url
+from locust_support.modes import ModeInfo
 from locust_support.options import Settings, parse_mix
+from locust_support.slo import per_mode
 
 
 @events.init_command_line_parser.add_listener
@@ -37,6 +41,8 @@ def _weights(environment: Any, **_: Any) -> None:
     if environment.parsed_options is None:
         return
     settings = Settings.from_options(environment.parsed_options)
+    if settings.mode_weights.strip() and not modes.parse_weights(settings.mode_weights):
+        raise ValueError(f"--mode-weights {settings.mode_weights!r}: every weight is 0")
     MatchPlayer.weight = settings.ws_weight
     LobbyBrowser.weight = settings.rest_weight
     kept = [cls for cls in environment.user_classes if cls.weight > 0 or cls.fixed_count]
@@ -55,6 +61,22 @@ class SkirmishUser(HttpUser):
         self.settings = Settings.from_options(self.environment.parsed_options)
         self.rng = random.Random()
         self.api = Api(self.client, self.settings, self.name_prefix)
+        self.catalogue: dict[str, ModeInfo] | None = None
+
+    def ready(self) -> bool:
+        """Signed in, and the server's game modes known (GET /v1/modes, once)."""
+        if self.api.token is None and not self.api.sign_in():
+            return False
+        if self.catalogue is None:
+            self.catalogue = self.api.modes()
+        return self.catalogue is not None
+
+    def weights(self) -> dict[str, float]:
+        settings, offered = self.settings, self.catalogue or {}
+        return modes.mode_weights(settings.mode_weights, settings.mode, offered)
+
+    def mode_info(self, name: str) -> ModeInfo:
+        return (self.catalogue or {}).get(name) or ModeInfo(name)
 
     def report(
         self, name: str, ms: float, length: int = 0, exc: Exception | None = None, kind: str = "WS"
@@ -80,22 +102,41 @@ class MatchPlayer(SkirmishUser):
 
     @task
     def play(self) -> None:
-        if self.api.token is None and not self.api.sign_in():
+        if not self.ready():
             gevent.sleep(1.0)
             return
-        lobby = self.rng.random() < self.settings.lobby_share
-        access = self.api.lobby_match(self.report) if lobby else self.api.queue(self.report)
+        mode = self.next_mode()
+        report = self.reporter(mode.name)
+        if self.rng.random() < self.settings.lobby_share:
+            access = self.api.lobby_match(report, mode)
+        else:
+            access = self.api.queue(report, mode.name)
         if access is not None:
-            self.play_match(access)
+            self.play_match(access, mode, report)
 
-    def play_match(self, access: Access) -> None:
+    def next_mode(self) -> ModeInfo:
+        """The next mode by the weights, dealt evenly among this process's players."""
+        process = getattr(self.environment.runner, "worker_index", 0)
+        return self.mode_info(modes.shared_dealer(self.weights(), process).deal())
+
+    def reporter(self, mode: str) -> Report:
+        """`report`, with the mode added to each name: `WS match (ctf)`."""
+
+        def report(
+            name: str, ms: float, length: int = 0, exc: Exception | None = None, kind: str = "WS"
+        ) -> None:
+            self.report(per_mode(name, mode), ms, length, exc, kind)
+
+        return report
+
+    def play_match(self, access: Access, mode: ModeInfo, report: Report) -> None:
         """Play to the result, reconnecting with back-off as the protocol says."""
         delay = 0.25
         for attempt in range(self.settings.reconnects + 1):
             if attempt:
                 gevent.sleep(delay)
                 delay = min(delay * 2, 4.0)
-            outcome = self.play_socket(access)
+            outcome = self.play_socket(access, mode, report)
             if outcome.finished or not outcome.reconnectable:
                 return
             if outcome.code == 4001:  # match token expired: a fresh one, then once more
@@ -108,22 +149,22 @@ class MatchPlayer(SkirmishUser):
                     return
                 access = reply.body
 
-    def play_socket(self, access: Access) -> Outcome:
+    def play_socket(self, access: Access, mode: ModeInfo, report: Report) -> Outcome:
         url = ws_url(self.host or "", str(access["ws_path"]))
         started = time.perf_counter()
         try:
             ws = open_socket(url, str(access["token"]), 10.0, self.rng)
         except Exception as exc:  # refused, timed out, bad status: all are failures
-            self.report("connect", (time.perf_counter() - started) * 1000, exc=exc)
+            report("connect", (time.perf_counter() - started) * 1000, exc=exc)
             return Outcome(False, None, str(exc))
-        self.report("connect", (time.perf_counter() - started) * 1000)
-        outcome = MatchSocket(ws, self.report, self.settings, self.rng).run()
+        report("connect", (time.perf_counter() - started) * 1000)
+        outcome = MatchSocket(ws, report, self.settings, self.rng, mode).run()
         played = (time.perf_counter() - started) * 1000
         if outcome.finished:
-            self.report("match", played)
+            report("match", played)
         else:
             failure = WsFailure(f"closed {outcome.code} before the result: {outcome.reason}")
-            self.report("match", played, exc=failure)
+            report("match", played, exc=failure)
         return outcome
 
 
@@ -153,11 +194,14 @@ class LobbyBrowser(SkirmishUser):
     def think(self) -> None:
         gevent.sleep(self.rng.uniform(0.5, 1.0) * self.settings.rest_wait_max)
 
+    def pick_mode(self) -> ModeInfo:
+        """A mode by the weights, drawn at random (only MatchPlayers are dealt evenly)."""
+        weights = self.weights()
+        return self.mode_info(self.rng.choices(list(weights), list(weights.values()))[0])
+
     @task
     def act(self) -> None:
-        if self.api.token is None and not self.api.sign_in():
-            return
-        if not self.mix:
+        if not self.ready() or not self.mix:
             return
         actions = {
             "browse": self.browse,
@@ -177,7 +221,9 @@ class LobbyBrowser(SkirmishUser):
             self.api.call("GET", "/v1/modes")
 
     def host_lobby(self) -> None:
-        lobby = self.api.create_lobby(f"{self.lobby_prefix} {self.api.name}", 4)
+        mode = self.pick_mode()
+        name = f"{self.lobby_prefix} {self.api.name}"
+        lobby = self.api.create_lobby(name, mode.group_size(4), mode.name)
         if lobby is None:
             return
         self.current_lobby = lobby["id"]
@@ -205,7 +251,7 @@ class LobbyBrowser(SkirmishUser):
     def ticket(self) -> None:
         """Queue, look, cancel. Cancelled within a second it rarely matches; when it does
         (a 409), the match waits for this player to connect, and then plays without it."""
-        self.current_ticket = self.api.create_ticket()
+        self.current_ticket = self.api.create_ticket(self.pick_mode().name)
         if self.current_ticket is None:
             return
         gevent.sleep(self.rng.uniform(0.05, 0.3))

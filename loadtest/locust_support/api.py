@@ -1,5 +1,6 @@
 """The REST calls of the protocol on Locust's HttpSession, named so that the stats group
-them by route (`/v1/lobbies/[id]`), with the flows that get a player into a match.
+them by route (`/v1/lobbies/[id]`), with the flows that get a player into a match of a
+given game mode.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import gevent
 
+from .modes import ModeInfo, catalogue
 from .options import Settings
 
 Access = dict[str, Any]  # match access: {"match_id", "ws_path", "token", "expires_at"}
@@ -85,12 +87,15 @@ class Api:
             self.player_id = str(reply.body["player_id"])
         return self.token is not None
 
+    def modes(self) -> dict[str, ModeInfo] | None:
+        """The game modes the server offers (GET /v1/modes), by name."""
+        reply = self.call("GET", "/v1/modes")
+        return catalogue(reply.body) if reply else None
+
     # -- matchmaking -----------------------------------------------------------------------
 
-    def create_ticket(self) -> str | None:
-        reply = self.call(
-            "POST", "/v1/matchmaking/tickets", body={"mode": self.settings.mode}, ok=(201,)
-        )
+    def create_ticket(self, mode: str) -> str | None:
+        reply = self.call("POST", "/v1/matchmaking/tickets", body={"mode": mode}, ok=(201,))
         return str(reply.body["id"]) if reply else None
 
     def get_ticket(self, ticket_id: str) -> dict[str, Any] | None:
@@ -107,10 +112,10 @@ class Api:
             return self.get_ticket(ticket_id)
         return reply.body if reply else None
 
-    def queue(self, report: Report) -> Access | None:
-        """Queue and poll the ticket until matched; reports `MM ticket→matched`."""
+    def queue(self, report: Report, mode: str) -> Access | None:
+        """Queue for `mode` and poll the ticket until matched; reports `MM ticket→matched`."""
         started = time.perf_counter()
-        ticket_id = self.create_ticket()
+        ticket_id = self.create_ticket(mode)
         if ticket_id is None:
             return None
         deadline = started + self.settings.queue_timeout
@@ -146,42 +151,43 @@ class Api:
         name = "/v1/lobbies/[id]" + (f"/{action}" if action else "")
         return self.call("POST" if action else "GET", path, name=name, body=body, ok=(200, 409))
 
-    def create_lobby(self, name: str, max_players: int) -> dict[str, Any] | None:
-        body = {"mode": self.settings.mode, "name": name, "max_players": max_players}
+    def create_lobby(self, name: str, max_players: int, mode: str) -> dict[str, Any] | None:
+        body = {"mode": mode, "name": name, "max_players": max_players}
         reply = self.call("POST", "/v1/lobbies", body=body, ok=(201,))
         return reply.body if reply else None
 
-    def join_some_lobby(self, prefix: str, max_players: int) -> dict[str, Any] | None:
-        """Join the oldest open lobby named `prefix…` with room; else create one."""
-        for lobby in self.joinable_lobbies(prefix):
+    def join_some_lobby(self, prefix: str, max_players: int, mode: str) -> dict[str, Any] | None:
+        """Join the oldest open `mode` lobby named `prefix…` with room; else create one."""
+        for lobby in self.joinable_lobbies(prefix, mode):
             reply = self.lobby(lobby["id"], "join")
             if reply is not None and reply.status == 200:
                 return reply.body
-        return self.create_lobby(f"{prefix} {self.name}", max_players)
+        return self.create_lobby(f"{prefix} {self.name}", max_players, mode)
 
-    def joinable_lobbies(self, prefix: str) -> list[dict[str, Any]]:
-        """Open lobbies named `prefix…` with room and without us, oldest first."""
-        lobbies = [lb for lb in self.list_lobbies() if self._joinable(lb, prefix)]
+    def joinable_lobbies(self, prefix: str, mode: str | None) -> list[dict[str, Any]]:
+        """Open lobbies named `prefix…` (of `mode`, or any) with room and without us,
+        oldest first."""
+        lobbies = [lb for lb in self.list_lobbies() if self._joinable(lb, prefix, mode)]
         return sorted(lobbies, key=_age)[:20]
 
-    def _joinable(self, lobby: dict[str, Any], prefix: str) -> bool:
+    def _joinable(self, lobby: dict[str, Any], prefix: str, mode: str | None = None) -> bool:
         members = lobby.get("members") or []
         return (
             str(lobby.get("name", "")).startswith(prefix)
-            and lobby.get("mode") == self.settings.mode
+            and mode in (None, lobby.get("mode"))
             and lobby.get("status") == "open"
             and len(members) < int(lobby.get("max_players", 0))
             and all(m.get("player_id") != self.player_id for m in members)
         )
 
-    def regroup(self, lobby: dict[str, Any], prefix: str) -> dict[str, Any]:
+    def regroup(self, lobby: dict[str, Any], prefix: str, mode: ModeInfo) -> dict[str, Any]:
         """Alone in our lobby? Move to an older one: players who all created a lobby at
         the same moment end up together, in the oldest (which never moves). A player is in
         one open lobby at a time, so ours is left first; if the older one filled meanwhile,
         we gather again from scratch."""
         if len(lobby.get("members") or []) != 1:
             return lobby
-        older = [lb for lb in self.joinable_lobbies(prefix) if _age(lb) < _age(lobby)]
+        older = [lb for lb in self.joinable_lobbies(prefix, mode.name) if _age(lb) < _age(lobby)]
         if not older:
             return lobby
         self.lobby(lobby["id"], "leave")
@@ -190,26 +196,28 @@ class Api:
             if reply is not None and reply.status == 200:
                 self.lobby(other["id"], "ready", {"ready": True})
                 return dict(reply.body)
-        again = self.join_some_lobby(prefix, self.settings.lobby_size) or lobby
+        size = mode.group_size(self.settings.lobby_size)
+        again = self.join_some_lobby(prefix, size, mode.name) or lobby
         self.lobby(again["id"], "ready", {"ready": True})
         return again
 
-    def lobby_match(self, report: Report, prefix: str = "lt-play") -> Access | None:
-        """Gather in a lobby, get ready, start it as its host; reports `MM lobby→started`."""
+    def lobby_match(self, report: Report, mode: ModeInfo, prefix: str = "lt-play") -> Access | None:
+        """Gather in a `mode` lobby, get ready, start it as its host; reports
+        `MM lobby→started`. The lobby's size is `lobby-size` as far as the mode allows."""
         started = time.perf_counter()
-        lobby = self.join_some_lobby(prefix, self.settings.lobby_size)
+        lobby = self.join_some_lobby(prefix, mode.group_size(self.settings.lobby_size), mode.name)
         if lobby is None:
             return None
         self.lobby(lobby["id"], "ready", {"ready": True})
         deadline = started + self.settings.queue_timeout
         polls = 0
         while time.perf_counter() < deadline and lobby["status"] == "open":
-            if self._startable(lobby, time.perf_counter() - started):
+            if self._startable(lobby, mode, time.perf_counter() - started):
                 self.lobby(lobby["id"], "start")  # 409 when someone just joined or left
             gevent.sleep(self.settings.poll_interval)
             polls += 1
             if polls % 4 == 0:
-                lobby = self.regroup(lobby, prefix)
+                lobby = self.regroup(lobby, prefix, mode)
             reply = self.lobby(lobby["id"])
             lobby = reply.body if reply and reply.status == 200 else lobby
         if lobby["status"] == "started" and lobby.get("match"):
@@ -220,10 +228,13 @@ class Api:
         report("lobby→started", (time.perf_counter() - started) * 1000, kind="MM", exc=failure)
         return None
 
-    def _startable(self, lobby: dict[str, Any], waited: float) -> bool:
+    def _startable(self, lobby: dict[str, Any], mode: ModeInfo, waited: float) -> bool:
+        """Host, everyone ready, and full (or waited long enough) with a number of players
+        the mode can start with (its minimum, and a multiple of its teams)."""
         members = lobby.get("members") or []
-        enough = len(members) >= int(lobby.get("max_players", 2)) or (
-            len(members) >= 2 and waited >= self.settings.lobby_fill_seconds
+        full = len(members) >= int(lobby.get("max_players", 2))
+        enough = (full or waited >= self.settings.lobby_fill_seconds) and mode.can_start(
+            len(members)
         )
         return (
             lobby.get("host_id") == self.player_id and enough and all(m["ready"] for m in members)

@@ -1,4 +1,7 @@
-"""The SLO gates as a `quitting` listener: a violated gate sets the process exit code."""
+"""The SLO gates as a `quitting` listener: a violated gate sets the process exit code.
+
+It also logs one line per game mode played (`mode ctf: … matches played to the result …`).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,38 @@ import logging
 from typing import Any
 
 from locust.runners import WorkerRunner
+from locust.stats import StatsEntry
 
 from .options import Settings
-from .slo import Entry, Gates, evaluate, parse_limits
+from .slo import Entry, Gates, evaluate, mode_summary, parse_limits, split_mode
 
 log = logging.getLogger("skirmish.slo")
 
 
 def entry_of(stats_entry: Any) -> Entry:
-    p99 = stats_entry.get_response_time_percentile(0.99) if stats_entry.num_requests else 0.0
-    return Entry(stats_entry.num_requests, stats_entry.num_failures, float(p99 or 0.0))
+    requests = stats_entry.num_requests
+    p99 = stats_entry.get_response_time_percentile(0.99) if requests else 0.0
+    avg = stats_entry.avg_response_time if requests else 0.0
+    return Entry(requests, stats_entry.num_failures, float(p99 or 0.0), float(avg or 0.0))
+
+
+def run_entries(stats: Any) -> dict[str, Entry]:
+    """Every row by 'TYPE NAME', and every family of per-mode rows merged under the name
+    without its mode: 'WS match' holds 'WS match (arena)' and 'WS match (ctf)' together."""
+    entries: dict[str, Entry] = {}
+    merged: dict[str, StatsEntry] = {}
+    for (name, method), stats_entry in stats.entries.items():
+        key = f"{method} {name}"
+        entries[key] = entry_of(stats_entry)
+        split = split_mode(key)
+        if split is not None:
+            family = merged.get(split[0])
+            if family is None:
+                family = merged[split[0]] = StatsEntry(stats, split[0], "")
+            family.extend(stats_entry)
+    for key, family in merged.items():
+        entries.setdefault(key, entry_of(family))  # a row of that very name would win
+    return entries
 
 
 def check_gates(environment: Any, **_: Any) -> None:
@@ -23,6 +48,9 @@ def check_gates(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
         return
     settings = Settings.from_options(environment.parsed_options)
+    entries = run_entries(environment.stats)
+    for line in mode_summary(entries):
+        log.info("Played %s", line)
     gates = Gates(
         fail_ratio=settings.slo_fail_ratio if settings.slo_fail_ratio >= 0 else None,
         fail_ratios=parse_limits(settings.slo_fail_ratios),
@@ -30,9 +58,7 @@ def check_gates(environment: Any, **_: Any) -> None:
     )
     if not gates:
         return
-    stats = environment.stats
-    entries = {f"{method} {name}": entry_of(e) for (name, method), e in stats.entries.items()}
-    verdict = evaluate(entries, entry_of(stats.total), gates)
+    verdict = evaluate(entries, entry_of(environment.stats.total), gates)
     for line in verdict.passed:
         log.info("SLO ok: %s", line)
     for line in verdict.violated:

@@ -3,9 +3,10 @@
 websocket-client opens the socket (handshake, subprotocols, TLS); `frames.FrameSocket`
 reads and writes the frames after it. Two greenlets per socket: one reads every frame
 (snapshots, pongs, the result), one ticks at the input rate (an input per tick once the
-match runs, a ping every `ping_interval`).
+match runs, a ping every `ping_interval`). The inputs come from the bot of the match's
+game mode (`bots.py`), at the tick rate that `welcome` announces.
 
-Stats (request type `WS`):
+Stats (request type `WS`; the caller's `report` adds the game mode to each name):
 - `connect`: WebSocket handshake time (TCP, TLS, HTTP upgrade); failures when it fails.
 - `ping→pong`: from sending `ping {t}` to its `pong`.
 - `input→ack`: from sending an input to the first snapshot whose `ack` ≥ its seq.
@@ -31,8 +32,9 @@ import gevent
 import websocket  # websocket-client: the handshake
 from gevent.event import Event
 
-from .brain import Brain, Intent
+from .bots import Bot, bot_for
 from .frames import CLOSE, PING, PONG, ConnectionLost, FrameSocket
+from .modes import ModeInfo
 from .options import Settings
 
 try:  # orjson parses a snapshot several times faster; json works as well
@@ -45,7 +47,6 @@ SUBPROTOCOL = "skirmish.v1"
 # Protocol §Reconnecting: reconnect on anything else (4001 with a fresh match token).
 NO_RECONNECT = frozenset({1000, 4003, 4004, 4009, 4010})
 ABNORMAL = 1006  # the connection dropped without a close frame
-THINK_EVERY = 3  # ticks between two decisions (10 a second at 30 Hz, about human)
 
 
 class WsFailure(Exception):
@@ -94,17 +95,22 @@ class MatchSocket:
     """Plays on one open socket until the match ends, the socket closes or it times out."""
 
     def __init__(
-        self, ws: FrameSocket, report: Report, settings: Settings, rng: random.Random
+        self,
+        ws: FrameSocket,
+        report: Report,
+        settings: Settings,
+        rng: random.Random,
+        mode: ModeInfo,
     ) -> None:
         self.ws = ws
         self.report = report
         self.settings = settings
         self.rng = rng
+        self.mode = mode  # what GET /v1/modes says of the mode queued for
         self.done = Event()
         self.opened_ms = now_ms()
-        self.tick_rate = 30.0
-        self.brain: Brain | None = None
-        self.intent: Intent = (0.0, 0.0, 0.0, False)
+        self.tick_rate = mode.tick_rate
+        self.bot: Bot | None = None
         self.running = False
         self.latest: dict[str, Any] | None = None
         self.result: dict[str, Any] | None = None
@@ -197,15 +203,15 @@ class MatchSocket:
         self._send({"type": "ping", "t": t})
 
     def _send_input(self, now: float) -> None:
+        if self.bot is None:  # no welcome yet: nothing known of the match
+            return
+        fields = self.bot.act(self.latest)
         self.seq += 1
-        if self.brain is not None and self.seq % THINK_EVERY == 0:
-            self.intent = self.brain.decide(self.latest)
-        else:  # between two decisions: the same course, no new shot
-            self.intent = (*self.intent[:3], False)
-        dx, dy, aim, fire = self.intent
         if self.seq % max(self.settings.ack_sample, 1) == 0:
             self.pending_acks.append((self.seq, now))
-        self._send({"type": "input", "seq": self.seq, "dx": dx, "dy": dy, "aim": aim, "fire": fire})
+        message: dict[str, Any] = {"type": "input", "seq": self.seq}
+        message.update((k, v) for k, v in fields.items() if k not in message)
+        self._send(message)
 
     def _expire(self, now: float) -> None:
         """An input or ping unanswered for `ack_timeout` is a failure of its stat."""
@@ -233,9 +239,17 @@ class MatchSocket:
         handler(message, len(data))
 
     def _on_welcome(self, msg: dict[str, Any], size: int) -> None:
-        self.tick_rate = float(msg.get("tick_rate") or 30)
+        self.tick_rate = float(msg.get("tick_rate") or self.mode.tick_rate)
         self.seq = int(msg.get("last_seq") or 0)  # continue above it after a reconnect
-        self.brain = Brain(int(msg["slot"]), msg.get("config") or {}, self.tick_rate, self.rng)
+        self.bot = bot_for(
+            str(msg.get("mode") or self.mode.name),
+            int(msg["slot"]),
+            msg.get("config") or {},
+            self.tick_rate,
+            self.rng,
+            teams=self.mode.teams,
+            input_schema=self.mode.input_schema,
+        )
         self.running = msg.get("status") == "running"
 
     def _on_start(self, msg: dict[str, Any], size: int) -> None:

@@ -13,10 +13,22 @@ ENV_PREFIX = "SKIRMISH_LT_"
 ARGUMENTS: tuple[tuple[str, type, Any, str], ...] = (
     ("ws-weight", int, 9, "weight of MatchPlayer (WebSocket players); 0 disables them"),
     ("rest-weight", int, 1, "weight of LobbyBrowser (REST lobby/matchmaking users); 0 disables"),
-    ("mode", str, "arena", "game mode to queue for and to create lobbies in"),
+    (
+        "mode-weights",
+        str,
+        "",
+        "game modes to play and their weights, e.g. 'arena=3,ctf=1'; empty = every mode "
+        "GET /v1/modes lists, equally",
+    ),
+    ("mode", str, "", "a single game mode to play (shorthand for --mode-weights MODE=1)"),
     ("lobby-share", float, 0.0, "share of MatchPlayer matches reached through a lobby (0..1)"),
     ("lobby-size", int, 4, "players a MatchPlayer lobby waits for"),
-    ("lobby-fill-seconds", float, 10.0, "after this, a lobby host starts with 2+ ready players"),
+    (
+        "lobby-fill-seconds",
+        float,
+        10.0,
+        "after this, a lobby host starts with enough ready players for the mode",
+    ),
     ("queue-timeout", float, 90.0, "seconds a player may wait for a match (queue or lobby)"),
     ("poll-interval", float, 0.3, "seconds between ticket/lobby polls"),
     ("input-rate", float, 0.0, "inputs per second; 0 = the tick rate the server announces"),
@@ -70,6 +82,7 @@ class Settings:
 
     ws_weight: int
     rest_weight: int
+    mode_weights: str
     mode: str
     lobby_share: float
     lobby_size: int

@@ -1,19 +1,35 @@
 """SLO gates: a run fails when its failure ratio or a p99 latency is over its limit.
 
+The match entries carry their game mode ('WS match (ctf)'); a gate on the name without
+the mode ('WS match') judges all modes together, a gate with it one mode alone.
+
 Plain Python on purpose (no Locust, no gevent): the test suite imports it directly.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 TOTAL = "Aggregated"
+_PER_MODE = re.compile(r"^(?P<family>.*\S) \((?P<mode>[^()\s]+)\)$")
 
 
 def normalize(key: str) -> str:
     """'WS  ping->pong' → 'WS ping→pong': ASCII arrows and spacing don't matter."""
     return " ".join(key.replace("->", "→").split())
+
+
+def per_mode(name: str, mode: str) -> str:
+    """'match', 'ctf' → 'match (ctf)': the name of a stat of one game mode."""
+    return f"{name} ({mode})"
+
+
+def split_mode(key: str) -> tuple[str, str] | None:
+    """'WS match (ctf)' → ('WS match', 'ctf'); None for a key without a mode."""
+    found = _PER_MODE.match(normalize(key))
+    return (found["family"], found["mode"]) if found else None
 
 
 def parse_limits(spec: str) -> dict[str, float]:
@@ -40,6 +56,11 @@ class Entry:
     requests: int
     failures: int
     p99_ms: float
+    avg_ms: float = 0.0
+
+    @property
+    def successes(self) -> int:
+        return self.requests - self.failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +84,10 @@ class Gates:
 
 
 def evaluate(entries: Mapping[str, Entry], total: Entry, gates: Gates) -> Verdict:
-    """Check the gates against the run's stats; every gate says why it passed or failed."""
+    """Check the gates against the run's stats; every gate says why it passed or failed.
+
+    `entries` holds one entry per stats row and, for the rows that carry a mode, one per
+    family of them ('WS match': 'WS match (arena)' and 'WS match (ctf)' merged)."""
     verdict = Verdict([], [])
     by_key = {normalize(key): entry for key, entry in entries.items()}
     by_key[TOTAL] = total
@@ -92,3 +116,32 @@ def _fail_ratio(verdict: Verdict, key: str, entry: Entry, limit: float) -> None:
         f"{entry.failures} of {entry.requests} failed)"
     )
     (verdict.passed if ratio <= limit else verdict.violated).append(line)
+
+
+def mode_summary(entries: Mapping[str, Entry]) -> list[str]:
+    """One line per game mode played, counted per player (a match of four counts four):
+    matched (queue or lobby), sockets opened, sockets that played to the result or ended
+    before it, the snapshots and their mean gap (the tick rate a player got), the inputs
+    acknowledged and the server's errors."""
+    by_mode: dict[str, dict[str, Entry]] = {}
+    for key, entry in entries.items():
+        split = split_mode(key)
+        if split is not None:
+            by_mode.setdefault(split[1], {})[split[0]] = entry
+    lines = []
+    none = Entry(0, 0, 0.0)
+    for mode, rows in sorted(by_mode.items()):
+        matched = rows.get("MM ticket→matched", none).successes
+        matched += rows.get("MM lobby→started", none).successes
+        match = rows.get("WS match", none)
+        snapshot = rows.get("WS snapshot", none)
+        rate = f" ({1000 / snapshot.avg_ms:.1f}/s)" if snapshot.avg_ms > 0 else ""
+        lines.append(
+            f"mode {mode}: {matched} players matched, "
+            f"{rows.get('WS connect', none).successes} sockets, "
+            f"{match.successes} played to the result, {match.failures} ended before it, "
+            f"{snapshot.requests} snapshots every {snapshot.avg_ms:.1f} ms{rate}, "
+            f"{rows.get('WS input→ack', none).successes} inputs acked, "
+            f"{rows.get('WS error', none).failures} errors"
+        )
+    return lines
