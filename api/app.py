@@ -20,6 +20,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, metrics, readyz
 from api.middleware import PodHeaderMiddleware, RateLimitMiddleware
 from api.openapi import build_openapi
+from api.protocol import protocol_route
 from api.ratelimit import Rule
 from api.routing import ENDPOINTS, build_routes
 from api.services import PodServices
@@ -48,6 +49,7 @@ def build_app(services: PodServices) -> Starlette:
     routes = [
         *build_routes(ENDPOINTS),
         Route("/openapi.json", openapi_json, include_in_schema=False),
+        protocol_route(services),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),

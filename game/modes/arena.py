@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from game import rng
 from game.modes.base import JSON, InputRejected, Outcome, PlayerStats
+from game.modes.schemas import ARENA_INPUT, ARENA_VIEW
 
 # `type` and `seq` belong to the message envelope, checked by the realtime layer.
 INPUT_FIELDS = frozenset({"type", "seq", "dx", "dy", "aim", "fire"})
@@ -98,20 +99,6 @@ def _direction(fields: Mapping[str, Any], name: str) -> float:
     return value
 
 
-# The fields of an input message besides the envelope's `type` and `seq`.
-INPUT_SCHEMA: JSON = {
-    "type": "object",
-    "properties": {
-        "dx": {"type": "number", "minimum": -1, "maximum": 1},
-        "dy": {"type": "number", "minimum": -1, "maximum": 1},
-        "aim": {"type": "number", "description": "radians"},
-        "fire": {"type": "boolean"},
-    },
-    "required": ["dx", "dy", "aim", "fire"],
-    "additionalProperties": False,
-}
-
-
 class ArenaMode:
     """The arena game mode (see ArenaRules for its constants)."""
 
@@ -121,7 +108,8 @@ class ArenaMode:
     max_players = 10
     teams = 0
     hides_information = False
-    input_schema = INPUT_SCHEMA
+    input_schema = ARENA_INPUT
+    view_schema = ARENA_VIEW
 
     def __init__(self, rules: ArenaRules | None = None) -> None:
         self.rules = rules or ArenaRules()

@@ -48,6 +48,13 @@ class GameMode(Protocol[StateT, InputT]):
     I/O, no global state, no iteration over sets or unordered dicts whose order depends
     on hashing: a checkpoint restored on another pod, or a replay, must play on bit for bit.
 
+    Optional (the server looks it up with getattr): `view_schema`, the JSON Schema (draft
+    2020-12) of what `view` builds, without the snapshot's server fields. It is published
+    in the WebSocket protocol's schema (GET /v1/protocol.json, built by
+    skirmish.base.protocol_schema), where a mode without one gets "any object"; if
+    declared it must describe every view exactly, must not name the server's fields
+    (`type`, `ack`, `tick`, `online`) and must be self-contained (no `$ref`).
+
     Reserved for the netcode to come (a mode need not define them today): `state_layout`,
     a declared layout of the view with quantisation, for binary deltas; `rewind_ticks`,
     how many ticks of positions a mode keeps for lag-compensated hit tests; and the input

@@ -22,21 +22,11 @@ from typing import Any, NamedTuple
 
 from game import rng
 from game.modes.base import JSON, InputRejected, Outcome, PlayerStats
+from game.modes.schemas import CTF_INPUT, CTF_VIEW
 
 # `type` and `seq` belong to the message envelope, checked by the realtime layer.
 INPUT_FIELDS = frozenset({"type", "seq", "dx", "dy", "sprint"})
 
-# The fields of an input message besides the envelope's `type` and `seq`.
-INPUT_SCHEMA: JSON = {
-    "type": "object",
-    "properties": {
-        "dx": {"type": "number", "minimum": -1, "maximum": 1},
-        "dy": {"type": "number", "minimum": -1, "maximum": 1},
-        "sprint": {"type": "boolean"},
-    },
-    "required": ["dx", "dy", "sprint"],
-    "additionalProperties": False,
-}
 
 HOME, CARRIED, DROPPED = "home", "carried", "dropped"
 NOBODY = -1
@@ -130,7 +120,8 @@ class CtfMode:
     max_players = 4
     teams = 2
     hides_information = True
-    input_schema = INPUT_SCHEMA
+    input_schema = CTF_INPUT
+    view_schema = CTF_VIEW
 
     def __init__(self, rules: CtfRules | None = None) -> None:
         r = self.rules = rules or CtfRules()
