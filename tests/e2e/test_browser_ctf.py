@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from game.modes import CtfMode, CtfRules
 from skirmish.sdk.bot import run_bot
 from tests.e2e.conftest import FAST_MATCH_ENV
 from tests.e2e.test_browser import (
@@ -33,9 +34,20 @@ from tests.e2e.test_browser import (
 from tests.support.processes import ServerProcess, skirmish_server
 
 # A group forms only at the full four (ctf's size here), never early as a 1v1 while the
-# bots are still signing in; then the match starts as soon as all four are connected.
-CTF_ENV = {**FAST_MATCH_ENV, "SKIRMISH_MATCH_FILL_SECONDS": "30"}
+# bots are still signing in; then the match starts as soon as all four are connected. The
+# match is the real ctf with a 40 s time limit (`short_ctf`, which the server loads
+# through SKIRMISH_MODES like any plug-in mode), so the page reaches the result.
+CTF_ENV = {
+    **FAST_MATCH_ENV,
+    "SKIRMISH_MATCH_FILL_SECONDS": "30",
+    "SKIRMISH_MODES": "arena,tests.e2e.test_browser_ctf:short_ctf",
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
 BOTS = 3
+
+
+def short_ctf() -> CtfMode:
+    return CtfMode(CtfRules(time_limit_seconds=40))
 
 
 @pytest.fixture
@@ -296,6 +308,16 @@ def test_ctf_quick_match_with_three_bots_in_chromium(
             shot = tmp_path / "ctf.png"
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
+
+            # the match ends at its time limit (or three captures): the result screen names
+            # the winning team, or a draw, with a row per player
+            wait_phase(page, ["result"], 45)
+            title = page.inner_text("#result-title")
+            assert "win" in title.lower() or "draw" in title.lower(), title
+            result = debug_state(page)["result"]
+            assert result is not None and result["reason"] in ("capture_limit", "time_limit")
+            assert page.locator("#result-table tbody tr").count() == 4
+            page.screenshot(path=str(tmp_path / "ctf-result.png"))
             assert not page_errors, context()
 
             page.click("#leave")
