@@ -4,13 +4,14 @@ token). No 5xx; every status, content type, header and body as documented."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode, checks
 
 from tests.support.processes import ServerProcess, skirmish_server
@@ -44,6 +45,19 @@ def player_token(api_server: ServerProcess) -> str:
 MAX_EXAMPLES = 25
 
 
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field names
+FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
+
+
+def well_formed_http(headers: dict[str, Any]) -> bool:
+    """Header names that are tokens, values of visible ASCII, no framing headers."""
+    return all(
+        TOKEN.fullmatch(name) and name.lower() not in FRAMING
+        and str(value).isascii() and str(value).isprintable()
+        for name, value in headers.items()
+    )  # fmt: skip
+
+
 def check_operation(operation: Any, mode: GenerationMode, url: str, token: str) -> None:
     """Run one operation's generated cases; raises at the first broken promise."""
 
@@ -60,6 +74,11 @@ def check_operation(operation: Any, mode: GenerationMode, url: str, token: str) 
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
+        # A negative case may add headers that make the request malformed HTTP (a
+        # Content-Length of "YF/À", a header name with ";"): the HTTP server refuses it with
+        # 400 before any endpoint sees it, rightly, but that is no part of the API's
+        # document. Such cases are left out; every other negative case is sent.
+        assume(well_formed_http(case.headers or {}))
         # Always a valid player token (it overrides the one schemathesis fills in, an empty
         # bearer): so the generated paths and bodies reach the endpoints, not just the 401.
         # Its `positive_data_acceptance` would also call the documented 400 of a business
