@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from game.modes.base import JSON, InputRejected, Outcome, PlayerStats
+from game.modes.schemas import DIRECTION, input_schema
 
 INPUT_FIELDS = frozenset({"type", "seq", "dx", "dy"})
 WIDTH = 1000.0
@@ -65,15 +66,7 @@ def start_position(slot: int, players: int) -> tuple[float, float]:
 
 
 # The fields of an input message besides the envelope's `type` and `seq`.
-INPUT_SCHEMA: JSON = {
-    "type": "object",
-    "properties": {
-        "dx": {"type": "number", "minimum": -1, "maximum": 1},
-        "dy": {"type": "number", "minimum": -1, "maximum": 1},
-    },
-    "required": ["dx", "dy"],
-    "additionalProperties": False,
-}
+INPUT_SCHEMA = input_schema(dx=DIRECTION, dy=DIRECTION)
 
 
 class Arena30Mode:

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from game.modes.base import JSON
 
+DIRECTION: JSON = {"type": "number", "minimum": -1, "maximum": 1}
+FLAG: JSON = {"type": "boolean"}
+
+
+def input_schema(**fields: JSON) -> JSON:
+    """An input's fields: every one required, no other allowed."""
+    return {
+        "type": "object",
+        "properties": fields,
+        "required": list(fields),
+        "additionalProperties": False,
+    }
+
+
 # -- arena ---------------------------------------------------------------------------------
 
 # The fields of an input message besides the envelope's `type` and `seq`.
-ARENA_INPUT: JSON = {
-    "type": "object",
-    "properties": {
-        "dx": {"type": "number", "minimum": -1, "maximum": 1},
-        "dy": {"type": "number", "minimum": -1, "maximum": 1},
-        "aim": {"type": "number", "description": "radians"},
-        "fire": {"type": "boolean"},
-    },
-    "required": ["dx", "dy", "aim", "fire"],
-    "additionalProperties": False,
-}
+ARENA_INPUT = input_schema(
+    dx=DIRECTION, dy=DIRECTION, aim={"type": "number", "description": "radians"}, fire=FLAG
+)
 
 
 # What view() builds, besides the snapshot's server fields: published in the WebSocket
@@ -113,16 +119,7 @@ ARENA_VIEW: JSON = {
 # -- ctf ----------------------------------------------------------------------------------
 
 # The fields of an input message besides the envelope's `type` and `seq`.
-CTF_INPUT: JSON = {
-    "type": "object",
-    "properties": {
-        "dx": {"type": "number", "minimum": -1, "maximum": 1},
-        "dy": {"type": "number", "minimum": -1, "maximum": 1},
-        "sprint": {"type": "boolean"},
-    },
-    "required": ["dx", "dy", "sprint"],
-    "additionalProperties": False,
-}
+CTF_INPUT = input_schema(dx=DIRECTION, dy=DIRECTION, sprint=FLAG)
 
 # What view() builds, besides the snapshot's server fields: published in the WebSocket
 # protocol's schema (GET /v1/protocol.json). Rows are arrays, one column per item.

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,27 @@ def good_moment(state: dict[str, Any], running_for: float) -> bool:
     return everybody_alive and state["shots"] > 0 and scored
 
 
+@contextlib.contextmanager
+def chromium_page(url: str, name: str, page_errors: list[str]) -> Iterator[Any]:
+    """Headless Chromium on the client at `url`, signed in as a guest `name`, on the menu;
+    uncaught page errors go to `page_errors`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page.goto(f"{url}/")
+            wait_phase(page, ["signin"], 10)
+            page.fill("#name", name)
+            page.click("#signin")
+            wait_phase(page, ["menu"], 10)
+            yield page
+        finally:
+            browser.close()
+
+
 def play_until_result(page: Any, tmp_path: Path, timeout_s: float) -> Observed:
     """Drive the match, sampling the debug state and canvas, until the result screen."""
     seen = Observed()
@@ -214,9 +236,7 @@ def stop_bot(bot: subprocess.Popen[bytes]) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(150)
 def test_quick_match_against_bot_in_chromium(live_server: ServerProcess, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
+    chromium_path()  # fails at once, and clearly, without a browser
     bot_log = tmp_path / "bot.log"
     bot: subprocess.Popen[bytes] | None = None
     page_errors: list[str] = []
@@ -228,18 +248,8 @@ def test_quick_match_against_bot_in_chromium(live_server: ServerProcess, tmp_pat
             f"\n--- server log ---\n{live_server.log()[-4000:]}"
         )
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.goto(f"{live_server.url}/")
-            wait_phase(page, ["signin"], 10)
-
-            page.fill("#name", "browser-ada")
-            page.click("#signin")
-            wait_phase(page, ["menu"], 10)
-
+    try:
+        with chromium_page(live_server.url, "browser-ada", page_errors) as page:
             page.click("#quick")
             wait_phase(page, ["searching", "playing"], 10)
             assert page.is_visible("#cancel") or debug_state(page)["phase"] == "playing"
@@ -284,11 +294,10 @@ def test_quick_match_against_bot_in_chromium(live_server: ServerProcess, tmp_pat
                 best = seen.screenshot or tmp_path / "result.png"
                 README_SCREENSHOT.write_bytes(best.read_bytes())
             assert not page_errors, context()
-        finally:
-            browser.close()
-            if bot is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    bot.wait(20)  # it plays one match and leaves
-                stop_bot(bot)
+    finally:
+        if bot is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                bot.wait(20)  # it plays one match and leaves
+            stop_bot(bot)
     assert bot is not None
     assert bot.returncode == 0, f"bot exited with {bot.returncode}{context()}"

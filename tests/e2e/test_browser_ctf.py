@@ -26,7 +26,7 @@ from skirmish.sdk.bot import run_bot
 from tests.e2e.conftest import FAST_MATCH_ENV
 from tests.e2e.test_browser import (
     CANVAS_HASH_JS,
-    CHROMIUM_ARGS,
+    chromium_page,
     chromium_path,
     debug_state,
     wait_phase,
@@ -185,9 +185,7 @@ def option_texts(page: Any, select: str) -> dict[str, str]:
 def test_ctf_quick_match_with_three_bots_in_chromium(
     ctf_server: ServerProcess, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
+    chromium_path()  # fails at once, and clearly, without a browser
     bots = Bots(ctf_server.url, BOTS)
     page_errors: list[str] = []
 
@@ -197,17 +195,8 @@ def test_ctf_quick_match_with_three_bots_in_chromium(
             f"\n--- server log ---\n{ctf_server.log()[-4000:]}"
         )
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.goto(f"{ctf_server.url}/")
-            wait_phase(page, ["signin"], 10)
-            page.fill("#name", "browser-ctf")
-            page.click("#signin")
-            wait_phase(page, ["menu"], 10)
-
+    try:
+        with chromium_page(ctf_server.url, "browser-ctf", page_errors) as page:
             # both pickers offer every mode the server has, the lobby's with its range
             page.wait_for_function(
                 "[...document.querySelectorAll('#mode option')].some((o) => o.value === 'ctf')",
@@ -322,8 +311,7 @@ def test_ctf_quick_match_with_three_bots_in_chromium(
 
             page.click("#leave")
             wait_phase(page, ["menu"], 10)
-        finally:
-            browser.close()
-            bots.stop()
+    finally:
+        bots.stop()
     assert not bots.thread.is_alive(), "the bots did not stop"
     assert not bots.errors, context()

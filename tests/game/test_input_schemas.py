@@ -18,7 +18,7 @@ from game.modes.base import GameMode
 MODES: list[GameMode[Any, Any]] = [ArenaMode(), Arena30Mode(), CtfMode(), TagMode()]
 values = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 3), st.floats(-3, 3), st.text(max_size=3),
-    st.sampled_from([float("nan"), float("inf")]),
+    st.sampled_from([float("nan"), float("inf"), 10**400]),
 )  # fmt: skip
 messages = st.dictionaries(st.sampled_from(["dx", "dy", "aim", "fire", "sprint", "jump"]), values)
 

@@ -34,7 +34,7 @@ class Harness:
     services: Services
     app: Any
 
-    async def new_match(self, players: int = 2) -> MatchRecord:
+    async def new_match(self, players: int = 2, mode: str = "arena") -> MatchRecord:
         seats = []
         for slot in range(players):
             player = PlayerRecord(id=new_id("p"), name=f"player-{slot}", created_at=0.0)
@@ -42,7 +42,7 @@ class Harness:
             seats.append(MatchPlayer(player_id=player.id, name=player.name, slot=slot))
         match = MatchRecord(
             id=new_id("m"),
-            mode="arena",
+            mode=mode,
             seed=secrets.randbits(63),
             players=tuple(seats),
             created_at=time.time(),  # as the API makes them: a waiting match is young

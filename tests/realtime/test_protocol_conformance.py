@@ -17,8 +17,6 @@ import json
 import math
 import random
 import re
-import secrets
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,7 +41,7 @@ from skirmish.base.errors import SkirmishError
 from skirmish.base.protocol_schema import protocol_schema
 from skirmish.base.protocol_tables import CLOSE_CODES, ERROR_CODES, MAX_SEQ
 from skirmish.base.store import MemoryStore
-from skirmish.base.store.records import MatchPlayer, MatchRecord, PlayerRecord, new_id
+from skirmish.base.store.records import MatchPlayer, MatchRecord
 from tests.realtime.conftest import Harness, HarnessFactory
 
 AnyMode = GameMode[Any, Any]
@@ -337,23 +335,6 @@ async def served_schema(harness: Harness) -> Message:
     return document
 
 
-async def new_match(harness: Harness, mode: str, players: int = 2) -> MatchRecord:
-    seats = []
-    for slot in range(players):
-        player = PlayerRecord(id=new_id("p"), name=f"player-{slot}", created_at=0.0)
-        await harness.services.store.add_player(player)
-        seats.append(MatchPlayer(player_id=player.id, name=player.name, slot=slot))
-    match = MatchRecord(
-        id=new_id("m"),
-        mode=mode,
-        seed=secrets.randbits(63),
-        players=tuple(seats),
-        created_at=time.time(),
-    )
-    await harness.services.store.add_match(match)
-    return match
-
-
 class Client:
     """A player's socket that keeps every frame it was sent, raw, and how it closed."""
 
@@ -446,7 +427,7 @@ async def test_every_frame_of_a_played_match_validates(
     harness = await harness_factory(**QUICK)
     document = await served_schema(harness)
     client_message = of_mode(document, mode, "clientMessage")
-    match = await new_match(harness, mode)
+    match = await harness.new_match(mode=mode)
     tokens = [harness.token(match, slot) for slot in (0, 1)]
     first = await Client.open(harness, match.id, tokens[0])
     await first.until("waiting")
@@ -483,7 +464,7 @@ async def test_every_frame_of_a_played_match_validates(
 async def test_refusals_and_their_close_codes_validate(harness_factory: HarnessFactory) -> None:
     harness = await harness_factory(**QUICK)
     document = await served_schema(harness)
-    mine, other = await new_match(harness, "ctf"), await new_match(harness, "arena")
+    mine, other = await harness.new_match(mode="ctf"), await harness.new_match()
     stranger = harness.services.tokens.issue_match("p_stranger", mine.id).token
     cases = [
         (mine.id, None, "unauthorized", CloseCode.UNAUTHORIZED),
@@ -519,7 +500,7 @@ async def test_refusals_and_their_close_codes_validate(harness_factory: HarnessF
 async def test_a_draining_server_sends_a_valid_reconnect(harness_factory: HarnessFactory) -> None:
     harness = await harness_factory(**QUICK)
     document = await served_schema(harness)
-    match = await new_match(harness, "arena")
+    match = await harness.new_match()
     players = [await Client.open(harness, match.id, harness.token(match, s)) for s in (0, 1)]
     await players[0].until("snapshot")
     assert await harness.services.drain() == 2

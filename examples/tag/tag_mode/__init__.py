@@ -130,7 +130,7 @@ def _direction(fields: Mapping[str, Any], name: str) -> float:
     value = fields.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputRejected(f"{name}: must be a number")
-    if not (math.isfinite(value) and -1.0 <= value <= 1.0):
+    if not -1.0 <= value <= 1.0:  # false for NaN too; no float() of a huge int first
         raise InputRejected(f"{name}: must be within [-1, 1]")
     return float(value)
 
