@@ -7,6 +7,7 @@ moment that lease may run out are added and removed together, never one without 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,11 +26,20 @@ class OwnedMatch:
 class OwnedMatches:
     def __init__(self) -> None:
         self._by_id: dict[str, OwnedMatch] = {}
+        self._rates: Counter[int] = Counter()  # how many owned matches tick at each rate
 
     def add(self, hosted: HostedMatch, lease: Lease, deadline: float) -> OwnedMatch:
+        replaced = self._by_id.get(hosted.id)
+        if replaced is not None:
+            self._rates[replaced.hosted.mode.tick_rate] -= 1
         owned = self._by_id[hosted.id] = OwnedMatch(hosted, lease, deadline)
+        self._rates[hosted.mode.tick_rate] += 1
         metrics.MATCHES_HOSTED.set(len(self._by_id))
         return owned
+
+    def rates(self) -> set[int]:
+        """The tick rates of the owned matches' modes."""
+        return {rate for rate, count in self._rates.items() if count > 0}
 
     def get(self, match_id: str) -> HostedMatch | None:
         owned = self._by_id.get(match_id)
@@ -48,6 +58,7 @@ class OwnedMatches:
         if owned is None or owned.hosted is not hosted:
             return None
         del self._by_id[hosted.id]
+        self._rates[hosted.mode.tick_rate] -= 1
         metrics.MATCHES_HOSTED.set(len(self._by_id))
         return owned
 
@@ -57,6 +68,7 @@ class OwnedMatches:
 
     def clear(self) -> None:
         self._by_id.clear()
+        self._rates.clear()
         metrics.MATCHES_HOSTED.set(0)
 
     def __iter__(self) -> Iterator[OwnedMatch]:

@@ -44,8 +44,9 @@ class TickScheduler:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         origin = loop.time()
-        ticks = dict.fromkeys(self.rates, 0)  # each rate's grid points passed so far
+        ticks: dict[int, int] = {}  # each grid in use: its points passed so far
         while True:
+            self._follow_rates(ticks, (loop.time() - origin))
             due = {rate: origin + (count + 1) / rate for rate, count in ticks.items()}
             next_at = min(due.values())
             # Always yield, even when late: sockets, Redis and lease renewal must get their
@@ -69,6 +70,17 @@ class TickScheduler:
             self.end_of_tick()
             metrics.TICK_DURATION.observe(loop.time() - started)
 
+    def _follow_rates(self, ticks: dict[int, int], elapsed: float) -> None:
+        """The grids to wake for: the fastest rate always (an edge pod forwards its sockets'
+        inputs at each tick's end, owning nothing), and every rate an owned match ticks at
+        (a grid joins at its current point). Only the grids in use wake the pod: each
+        wake-up lets the event loop's other work in, which an overloaded pod cannot spare."""
+        wanted = self.matches.rates() | {max(self.rates)}
+        for rate in ticks.keys() - wanted:
+            del ticks[rate]
+        for rate in wanted - ticks.keys():
+            ticks[rate] = int(elapsed * rate)
+
     def tick_all(self, rates: Collection[int] | None = None) -> list[OwnedMatch]:
         """Start a pod-wide tick of the matches whose modes tick at `rates` (default all):
         step them for up to TICK_SLICE_SECONDS, return the rest (which `run` steps in
@@ -77,7 +89,7 @@ class TickScheduler:
             self.on_tick()
         self.tick_now = self.clock()
         owned = self.matches.snapshot()
-        if rates is not None and len(rates) < len(self.rates):
+        if rates is not None and not self.matches.rates() <= set(rates):
             owned = [o for o in owned if o.hosted.mode.tick_rate in rates]
         return self.tick_some(owned)
 

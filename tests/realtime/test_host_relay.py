@@ -121,3 +121,27 @@ def test_relayed_snapshots_share_a_body_only_where_players_see_the_same() -> Non
         ["s", "m2", 1, mine, [[3, 1]]],
         ["s", "m2", 1, theirs, [[4, 2]]],
     ]
+
+
+async def test_each_mode_ticks_at_its_own_rate_on_one_pod() -> None:
+    """The arena at 30 Hz and ctf at 20 Hz, side by side: 3 arena ticks to 2 of ctf."""
+    from game.modes import CtfMode
+
+    store = MemoryStore()
+    modes = {"arena": MODES["arena"], "ctf": CtfMode()}
+    for mode in modes:
+        players = tuple(MatchPlayer(player_id=f"p{i}", name=f"p{i}", slot=i) for i in range(2))
+        await store.add_match(
+            MatchRecord(id=mode, mode=mode, seed=1, players=players, created_at=0)
+        )
+    host = MatchHost(store, modes, tick_rate=30, start_wait=0)
+    arena, ctf = [await host.find(mode) for mode in modes]
+    await host.start()
+    try:
+        await asyncio.sleep(1.5)
+        assert arena.tick >= 30 and ctf.tick >= 20
+        assert arena.tick / ctf.tick == pytest.approx(1.5, abs=0.1)
+        assert host.owned.rates() == {20, 30}
+    finally:
+        await host.stop()
+    assert host.owned.rates() == set()
