@@ -66,11 +66,6 @@ class OwnedMatches:
         """A list to iterate while the registry may change."""
         return list(self._by_id.values())
 
-    def clear(self) -> None:
-        self._by_id.clear()
-        self._rates.clear()
-        metrics.MATCHES_HOSTED.set(0)
-
     def __iter__(self) -> Iterator[OwnedMatch]:
         return iter(self._by_id.values())
 
