@@ -19,18 +19,20 @@ from api.admin import admin_routes
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, metrics, readyz
 from api.middleware import PodHeaderMiddleware, RateLimitMiddleware
-from api.openapi import build_openapi
+from api.openapi import build_openapi, describe_settings
 from api.protocol import protocol_route
 from api.ratelimit import Rule
 from api.routing import ENDPOINTS, build_routes
 from api.services import PodServices
 from skirmish import __version__
+from skirmish.base.mode_settings import settings_schema
 
 STATIC = Path(__file__).with_name("static")
 
 
 def build_app(services: PodServices) -> Starlette:
     openapi = build_openapi(ENDPOINTS, "Skirmish", __version__)
+    describe_settings(openapi, {m.name: settings_schema(m) for m in services.modes.values()})
 
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(openapi)

@@ -11,11 +11,12 @@ import secrets
 from collections.abc import Callable
 
 from api.routing import Context, endpoint
-from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn
+from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn, SettingsIn
 from api.services import PodServices
 from api.views import lobby_out
 from game.matchmaking import Ticket, seat_teams
 from game.ratings import DEFAULT_RATING, rating_pool
+from skirmish.base import mode_settings
 from skirmish.base.errors import Conflict, Forbidden, NotFound, SkirmishError
 from skirmish.base.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
 
@@ -38,11 +39,17 @@ def require_member(lobby: LobbyRecord, player_id: str) -> None:
 
 
 @endpoint(
-    "POST", "/v1/lobbies", body=LobbyIn, response=LobbyOut, status=201, errors=(400, 404, 409)
+    "POST",
+    "/v1/lobbies",
+    body=LobbyIn,
+    response=LobbyOut,
+    status=201,
+    errors=(400, 404, 409),
 )
 async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
     """Create a lobby; the caller becomes its host and first member (409 `already_in_lobby`
-    while the caller is in another open lobby: a player gathers in one at a time)."""
+    while the caller is in another open lobby: a player gathers in one at a time; 422
+    `invalid_settings` if the mode refuses the settings)."""
     mode = ctx.services.modes.get(body.mode)
     if mode is None:
         raise NotFound(f"unknown mode {body.mode!r}; see GET /v1/modes")
@@ -54,6 +61,7 @@ async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
         id=new_id("l"),
         name=body.name,
         mode=body.mode,
+        settings=mode_settings.resolve(mode, body.settings),
         host_id=ctx.me.player_id,
         max_players=body.max_players,
         members=(LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name),),
@@ -154,6 +162,35 @@ async def set_ready(ctx: Context, body: ReadyIn) -> LobbyOut:
     return await change(ctx, ready)
 
 
+@endpoint(
+    "POST",
+    "/v1/lobbies/{lobby_id}/settings",
+    body=SettingsIn,
+    response=LobbyOut,
+    errors=(403, 404, 409),
+)
+async def change_settings(ctx: Context, body: SettingsIn) -> LobbyOut:
+    """Change the match settings (host only, while open; 422 `invalid_settings` if the mode
+    refuses them). Everyone's ready mark is cleared: they agreed to other terms."""
+    lobby = await existing(ctx)
+    mode = ctx.services.modes.get(lobby.mode)
+    if mode is None:
+        raise NotFound(f"mode {lobby.mode!r} is not played on this server")
+    settings = mode_settings.resolve(mode, body.settings)
+    player_id = ctx.me.player_id
+
+    def choose(current: LobbyRecord) -> LobbyRecord:
+        require_open(current)
+        if current.host_id != player_id:
+            raise Forbidden("only the host can change the settings")
+        if current.settings == settings:
+            return current
+        members = tuple(m.model_copy(update={"ready": False}) for m in current.members)
+        return current.model_copy(update={"settings": settings, "members": members})
+
+    return await change(ctx, choose)
+
+
 @endpoint("POST", "/v1/lobbies/{lobby_id}/start", response=LobbyOut, errors=(403, 404, 409))
 async def start_lobby(ctx: Context) -> LobbyOut:
     """Start the match (host only; everyone ready; enough players)."""
@@ -181,6 +218,7 @@ async def start_lobby(ctx: Context) -> LobbyOut:
     match = MatchRecord(
         id=match_id,
         mode=lobby.mode,
+        settings=lobby.settings,
         seed=secrets.randbits(63),
         players=await seated(services, lobby),
         created_at=services.clock(),

@@ -7,6 +7,7 @@ from api.schemas import ModeOut, ModesOut, TicketIn, TicketOut
 from api.views import ticket_out
 from game.modes import AnyMode
 from game.ratings import DEFAULT_RATING, rating_pool
+from skirmish.base import mode_settings
 from skirmish.base.errors import Conflict, NotFound
 from skirmish.base.store.records import TicketRecord, new_id
 
@@ -32,6 +33,7 @@ async def list_modes(ctx: Context) -> ModesOut:
                 teams=m.teams,
                 hides_information=m.hides_information,
                 input_schema=m.input_schema,
+                settings_schema=mode_settings.settings_schema(m),
             )
             for m in ctx.services.modes.values()
         ]
@@ -47,8 +49,10 @@ async def list_modes(ctx: Context) -> ModesOut:
     errors=(404, 409),
 )
 async def create_ticket(ctx: Context, body: TicketIn) -> TicketOut:
-    """Join the matchmaking queue for a mode."""
+    """Join the matchmaking queue for a mode, with the settings you want to play
+    (`422 invalid_settings` if the mode refuses them)."""
     mode = require_mode(ctx, body.mode)
+    settings = mode_settings.resolve(mode, body.settings)
     store = ctx.services.store
     size = max(min(ctx.services.settings.match_target_size, mode.max_players), mode.min_players)
     pool = rating_pool(mode.name, mode.teams, size, mode.max_players)  # the size it aims for
@@ -57,6 +61,7 @@ async def create_ticket(ctx: Context, body: TicketIn) -> TicketOut:
         id=new_id("t"),
         player_id=ctx.me.player_id,
         mode=body.mode,
+        settings=settings,
         rating=ratings.get(ctx.me.player_id, DEFAULT_RATING),
         created_at=ctx.services.clock(),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,6 +49,38 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
             "securitySchemes": {"player": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+# Bodies that choose a mode's settings: the mode named (or, left out, the default one)
+# decides which settings are valid, as GET /v1/modes publishes them.
+CHOOSING_SETTINGS = ("TicketIn", "LobbyIn")
+
+
+def describe_settings(document: dict[str, Any], schemas: Mapping[str, dict[str, Any]]) -> None:
+    """Tie each body's `settings` to its `mode`, from the offered modes' settings schemas
+    (`schemas` by mode name): the document then says exactly which settings are valid."""
+    components = document["components"]["schemas"]
+    for name in CHOOSING_SETTINGS:
+        components[name]["allOf"] = _settings_by_mode(components[name], schemas)
+    # A lobby's new settings are its mode's: valid for one of the offered modes, at least.
+    chosen = components["SettingsIn"]["properties"]["settings"]
+    chosen.pop("type", None)
+    chosen.pop("additionalProperties", None)
+    chosen["anyOf"] = list(schemas.values())
+
+
+def _settings_by_mode(
+    component: dict[str, Any], schemas: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    default = component["properties"]["mode"].get("default")
+    rules = []
+    for mode, schema in schemas.items():
+        named: dict[str, Any] = {"properties": {"mode": {"const": mode}}, "required": ["mode"]}
+        if mode == default:
+            named = {"anyOf": [named, {"not": {"required": ["mode"]}}]}
+        settings = {"anyOf": [schema, {"type": "null"}]}
+        rules.append({"if": named, "then": {"properties": {"settings": settings}}})
+    return rules
 
 
 def _ref(model: type[BaseModel]) -> dict[str, Any]:

@@ -69,6 +69,10 @@ class ModeOut(Body):
     input_schema: dict[str, Any] = Field(
         description="JSON Schema of an input message's fields besides `type` and `seq`"
     )
+    settings_schema: dict[str, Any] = Field(
+        description="JSON Schema of the settings a lobby or a ticket may choose; each "
+        "property's `default` applies when left out"
+    )
 
 
 class ModesOut(Body):
@@ -77,6 +81,11 @@ class ModesOut(Body):
 
 class TicketIn(Body):
     mode: str = Field("arena", min_length=1, max_length=32)
+    settings: dict[str, Any] | None = Field(
+        None,
+        description="the mode's settings (see its `settings_schema`; defaults if left out): "
+        "only players who chose the same are matched",
+    )
 
 
 class MatchAccess(Body):
@@ -90,6 +99,7 @@ class TicketOut(Body):
     id: str
     player_id: str
     mode: str
+    settings: dict[str, Any] = Field(description="the settings, defaults filled in")
     status: Literal["searching", "matched", "cancelled", "expired"]
     created_at: datetime
     match: MatchAccess | None = None
@@ -110,6 +120,13 @@ class LobbyIn(Body):
     mode: str = Field("arena", min_length=1, max_length=32)
     name: display_name(40)  # type: ignore[valid-type]
     max_players: JsonInt = Field(ge=2, le=64)
+    settings: dict[str, Any] | None = Field(
+        None, description="the mode's settings (see its `settings_schema`); defaults if left out"
+    )
+
+
+class SettingsIn(Body):
+    settings: dict[str, Any] = Field(description="the mode's settings; defaults for those left out")
 
 
 class ReadyIn(Body):
@@ -126,6 +143,7 @@ class LobbyOut(Body):
     id: str
     name: str
     mode: str
+    settings: dict[str, Any] = Field(description="the settings, defaults filled in")
     host_id: str
     max_players: int
     status: Literal["open", "started", "closed"]
@@ -160,6 +178,7 @@ class MatchPlayerOut(Body):
 class MatchOut(Body):
     id: str
     mode: str
+    settings: dict[str, Any] = Field(description="the settings the match plays with")
     status: Literal["waiting", "running", "finished"]
     players: list[MatchPlayerOut]
     created_at: datetime
@@ -172,6 +191,9 @@ class ReplayOut(Body):
     match_id: str
     mode: str
     mode_version: int = Field(1, description="the version of the mode that played it")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="the settings it played with"
+    )
     seed: int
     players: int
     ticks: int

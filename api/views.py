@@ -42,6 +42,7 @@ def ticket_out(services: PodServices, ticket: TicketRecord) -> TicketOut:
         id=ticket.id,
         player_id=ticket.player_id,
         mode=ticket.mode,
+        settings=ticket.settings,
         status=ticket.status,
         created_at=when(ticket.created_at),
         match=access,
@@ -56,6 +57,7 @@ def lobby_out(services: PodServices, lobby: LobbyRecord, viewer: str | None) -> 
         id=lobby.id,
         name=lobby.name,
         mode=lobby.mode,
+        settings=lobby.settings,
         host_id=lobby.host_id,
         max_players=lobby.max_players,
         status=lobby.status,
@@ -71,6 +73,7 @@ def match_out(match: MatchRecord) -> MatchOut:
     return MatchOut(
         id=match.id,
         mode=match.mode,
+        settings=match.settings,
         status=match.status,
         players=[
             MatchPlayerOut(player_id=p.player_id, name=p.name, slot=p.slot) for p in match.players

@@ -220,6 +220,7 @@ class HostedMatch:
             "match_id": self.id,
             "mode": self.mode.name,
             "mode_version": self.mode.version,
+            "settings": self.record.settings,
             "seed": self.record.seed,
             "players": len(self.seats),
             "ticks": self.tick,

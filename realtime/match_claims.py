@@ -20,7 +20,9 @@ from realtime.owned_matches import OwnedMatches
 from realtime.ownership import Lease
 from realtime.relay_edge import EdgeSide, RemoteMatch
 from realtime.results import no_contest
+from skirmish.base import mode_settings
 from skirmish.base.errors import NotFound, SkirmishError
+from skirmish.base.mode_settings import InvalidSettings
 from skirmish.base.store import Store
 from skirmish.base.store.records import MatchRecord
 
@@ -87,6 +89,10 @@ class MatchClaims:
         mode = self.modes.get(record.mode)
         if mode is None:  # a pod of another version created it
             raise NotFound(f"mode {record.mode!r} is not played on this server")
+        try:
+            mode = mode_settings.configured(mode, mode_settings.resolve(mode, record.settings))
+        except InvalidSettings as exc:  # chosen on a pod whose mode takes other settings
+            raise NotFound(f"match {match_id} cannot be played on this server: {exc}") from exc
         channel = self.edge.relay.channel
         lease = await self.keeper.directory.claim(match_id, self.pod, channel)
         if lease.pod == self.pod and lease.channel == channel:

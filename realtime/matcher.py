@@ -20,6 +20,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
+import orjson
+
 from game import matchmaking
 from game.modes import AnyMode
 from realtime.leader import Leadership, MemoryLeadership
@@ -106,14 +108,15 @@ class Matcher:
     async def run_once(self) -> list[MatchRecord]:
         """One pass: expire stale tickets, form and write matches. Returns the new matches."""
         now = self.clock()
-        by_mode: dict[str, list[TicketRecord]] = defaultdict(list)
+        queues: dict[tuple[str, bytes], list[TicketRecord]] = defaultdict(list)
         for ticket in await self.store.searching_tickets():
             if now - ticket.created_at > self.ticket_ttl:
                 await self._expire(ticket.id)
-            else:
-                by_mode[ticket.mode].append(ticket)
+            else:  # one queue per mode and settings: players are matched on equal terms
+                settings = orjson.dumps(ticket.settings, option=orjson.OPT_SORT_KEYS)
+                queues[ticket.mode, settings].append(ticket)
         created = []
-        for mode, tickets in by_mode.items():
+        for (mode, _), tickets in queues.items():
             if mode not in self.rules:  # e.g. queued on a pod of a newer version: wait for one
                 continue
             # Oldest first, bounded: grouping is quadratic, and this runs on the event loop.
@@ -177,6 +180,7 @@ class Matcher:
         match = MatchRecord(
             id=new_id("m"),
             mode=mode,
+            settings=by_id[ticket_ids[0]].settings,
             seed=secrets.randbits(63),
             players=tuple(players),
             created_at=now,

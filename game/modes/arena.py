@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from game import rng
 from game.modes.base import JSON, InputRejected, Outcome, PlayerStats
-from game.modes.schemas import ARENA_INPUT, ARENA_VIEW
+from game.modes.schemas import ARENA_INPUT, ARENA_VIEW, arena_settings
 
 # `type` and `seq` belong to the message envelope, checked by the realtime layer.
 INPUT_FIELDS = frozenset({"type", "seq", "dx", "dy", "aim", "fire"})
@@ -115,6 +115,25 @@ class ArenaMode:
         self.rules = rules or ArenaRules()
         self.tick_rate = self.rules.tick_rate
         self._dt = 1.0 / self.rules.tick_rate
+
+    # -- settings ------------------------------------------------------------------------
+
+    @property
+    def settings_schema(self) -> JSON:
+        """A lobby or a queue may choose the score and the time limits."""
+        r = self.rules
+        return arena_settings(r.score_limit, r.time_limit_ticks / r.tick_rate)
+
+    def configure(self, settings: Mapping[str, Any]) -> ArenaMode:
+        r = self.rules
+        seconds = settings.get("time_limit_seconds", r.time_limit_ticks / r.tick_rate)
+        return ArenaMode(
+            replace(
+                r,
+                score_limit=int(settings.get("score_limit", r.score_limit)),
+                time_limit_ticks=max(round(seconds * r.tick_rate), 1),
+            )
+        )
 
     # -- setup ---------------------------------------------------------------------------
 

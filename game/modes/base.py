@@ -55,6 +55,14 @@ class GameMode(Protocol[StateT, InputT]):
     declared it must describe every view exactly, must not name the server's fields
     (`type`, `ack`, `tick`, `online`) and must be self-contained (no `$ref`).
 
+    Optional: `settings_schema`, the JSON Schema (an object; each property with its
+    `default`) of the settings a lobby or a matchmaking queue may choose for one match,
+    published at GET /v1/modes; with it, `configure(settings) -> GameMode`, which builds
+    the mode a match with those settings plays (the server validates them against the
+    schema first, fills in the defaults, and refuses what `configure` raises ValueError
+    for). A configured mode keeps the name, version, tick rate, player counts, teams and
+    input schema. A mode without `settings_schema` takes no settings.
+
     Reserved for the netcode to come (a mode need not define them today): `state_layout`,
     a declared layout of the view with quantisation, for binary deltas; `rewind_ticks`,
     how many ticks of positions a mode keeps for lag-compensated hit tests; and the input

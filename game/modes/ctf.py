@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from game import rng
 from game.modes.base import JSON, InputRejected, Outcome, PlayerStats
-from game.modes.schemas import CTF_INPUT, CTF_VIEW
+from game.modes.schemas import CTF_INPUT, CTF_VIEW, ctf_settings
 
 # `type` and `seq` belong to the message envelope, checked by the realtime layer.
 INPUT_FIELDS = frozenset({"type", "seq", "dx", "dy", "sprint"})
@@ -133,6 +133,23 @@ class CtfMode:
         self.flag_return_ticks = max(round(r.flag_return_seconds * r.tick_rate), 1)
         self.time_limit_ticks = r.time_limit_seconds * r.tick_rate
         self.bases = ((r.base_inset, r.height / 2), (r.width - r.base_inset, r.height / 2))
+
+    # -- settings ------------------------------------------------------------------------
+
+    @property
+    def settings_schema(self) -> JSON:
+        """A lobby or a queue may choose the capture and the time limits."""
+        return ctf_settings(self.rules.capture_limit, self.rules.time_limit_seconds)
+
+    def configure(self, settings: Mapping[str, Any]) -> CtfMode:
+        r = self.rules
+        return CtfMode(
+            replace(
+                r,
+                capture_limit=int(settings.get("capture_limit", r.capture_limit)),
+                time_limit_seconds=int(settings.get("time_limit_seconds", r.time_limit_seconds)),
+            )
+        )
 
     # -- setup ---------------------------------------------------------------------------
 

@@ -22,6 +22,21 @@ def input_schema(**fields: JSON) -> JSON:
     }
 
 
+def settings_schema(**fields: JSON) -> JSON:
+    """A mode's settings: each optional (its `default` applies), no other allowed."""
+    return {"type": "object", "properties": fields, "additionalProperties": False}
+
+
+def time_limit(default: float) -> JSON:
+    return {
+        "type": "number",
+        "minimum": 1,
+        "maximum": 3600,
+        "default": default,
+        "description": "seconds until the match ends on time",
+    }
+
+
 # -- arena ---------------------------------------------------------------------------------
 
 # The fields of an input message besides the envelope's `type` and `seq`.
@@ -116,13 +131,42 @@ ARENA_VIEW: JSON = {
 }
 
 
+def arena_settings(score_limit: int, time_limit_seconds: float) -> JSON:
+    """What a lobby or a queue may choose for an arena match (defaults: the server's)."""
+    return settings_schema(
+        score_limit={
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000,
+            "default": score_limit,
+            "description": "kills that win the match",
+        },
+        time_limit_seconds=time_limit(time_limit_seconds),
+    )
+
+
 # -- ctf ----------------------------------------------------------------------------------
 
 # The fields of an input message besides the envelope's `type` and `seq`.
 CTF_INPUT = input_schema(dx=DIRECTION, dy=DIRECTION, sprint=FLAG)
 
+
 # What view() builds, besides the snapshot's server fields: published in the WebSocket
 # protocol's schema (GET /v1/protocol.json). Rows are arrays, one column per item.
+def ctf_settings(capture_limit: int, time_limit_seconds: int) -> JSON:
+    """What a lobby or a queue may choose for a capture-the-flag match."""
+    return settings_schema(
+        capture_limit={
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 20,
+            "default": capture_limit,
+            "description": "captures that win the match",
+        },
+        time_limit_seconds=time_limit(time_limit_seconds) | {"type": "integer"},
+    )
+
+
 CTF_VIEW: JSON = {
     "type": "object",
     "properties": {

@@ -20,6 +20,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from game.modes import AnyMode
+from skirmish.base.mode_settings import check_schema
 
 ENTRY_POINT_GROUP = "skirmish.modes"
 NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -109,7 +110,7 @@ def _problems(mode: Any) -> list[str]:
     missing = [m for m in METHODS if not callable(getattr(mode, m, None))]
     if missing:
         problems.append("missing methods: " + ", ".join(missing))
-    return problems
+    return problems + check_schema(mode)
 
 
 def _whole(value: Any, least: int) -> int | None:

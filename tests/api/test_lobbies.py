@@ -13,6 +13,7 @@ LOBBY_KEYS = {
     "id",
     "name",
     "mode",
+    "settings",
     "host_id",
     "max_players",
     "status",

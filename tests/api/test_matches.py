@@ -8,7 +8,7 @@ from typing import Any
 from skirmish.base.store.records import MatchRecord
 from tests.api.conftest import Api, Player, assert_error, parse_time
 
-MATCH_KEYS = {"id", "mode", "status", "players", "created_at", "result"}
+MATCH_KEYS = {"id", "mode", "settings", "status", "players", "created_at", "result"}
 ACCESS_KEYS = {"match_id", "ws_path", "token", "expires_at"}
 UNKNOWN = "m_0000000000000000"
 
@@ -132,6 +132,7 @@ def test_a_recorded_replay_is_served_once_finished(api: Api) -> None:
         "match_id": match_id,
         "mode": "arena",
         "mode_version": 1,
+        "settings": {"score_limit": 3, "time_limit_seconds": 180.0},
         "seed": 42,
         "players": 2,
         "ticks": 3,

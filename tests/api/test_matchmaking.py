@@ -10,7 +10,7 @@ import pytest
 from tests.api.conftest import Api, Player, assert_error, parse_time
 
 TICKETS = "/v1/matchmaking/tickets"
-TICKET_KEYS = {"id", "player_id", "mode", "status", "created_at", "match"}
+TICKET_KEYS = {"id", "player_id", "mode", "settings", "status", "created_at", "match"}
 ACCESS_KEYS = {"match_id", "ws_path", "token", "expires_at"}
 
 
@@ -50,6 +50,9 @@ def test_modes_lists_arena_with_what_a_client_needs_to_play_it(api: Api) -> None
     assert ctf["name"] == "ctf" and ctf["teams"] == 2 and ctf["hides_information"] is True
     assert ctf["tick_rate"] == 20 and ctf["input_schema"]["required"] == ["dx", "dy", "sprint"]
     schema = arena.pop("input_schema")
+    settings = arena.pop("settings_schema")
+    assert settings["properties"]["score_limit"]["default"] == 10
+    assert settings["additionalProperties"] is False
     assert arena == {
         "name": "arena", "version": 1, "min_players": 2, "max_players": 10, "tick_rate": 30,
         "teams": 0, "hides_information": False,

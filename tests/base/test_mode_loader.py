@@ -36,6 +36,31 @@ class Frantic(ArenaMode):
         self.name = "frantic"
 
 
+class BadSettings(ArenaMode):
+    """Settings whose schema is not one."""
+
+    @property
+    def settings_schema(self) -> dict[str, Any]:
+        return {"type": "object", "properties": {"x": {"type": "lots"}}}
+
+
+class UnreachableDefaults(ArenaMode):
+    """Defaults its own schema refuses: `{}` could never be played."""
+
+    @property
+    def settings_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {"x": {"type": "integer", "minimum": 5, "default": 1}},
+        }
+
+
+class SettingsWithoutConfigure(Incomplete):
+    @property
+    def settings_schema(self) -> dict[str, Any]:
+        return {"type": "object"}
+
+
 def broken_factory() -> Any:
     raise RuntimeError("the studio's bug")
 
@@ -69,6 +94,9 @@ def test_a_mode_registered_by_an_installed_package_is_found_by_its_name(
         ([f"{__name__}:Frantic"], "tick_rate must be a whole number of Hz from 1 to 60"),
         ([f"{__name__}:broken_factory"], "building the mode failed (RuntimeError"),
         (["arena", "arena"], "a second mode named 'arena'"),
+        ([f"{__name__}:BadSettings"], "settings_schema is not a JSON Schema"),
+        ([f"{__name__}:UnreachableDefaults"], "settings_schema's defaults must satisfy it"),
+        ([f"{__name__}:SettingsWithoutConfigure"], "must define configure(settings)"),
     ],
 )
 def test_a_mode_that_cannot_be_offered_is_refused_with_a_message_naming_it(

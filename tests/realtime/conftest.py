@@ -34,7 +34,9 @@ class Harness:
     services: Services
     app: Any
 
-    async def new_match(self, players: int = 2, mode: str = "arena") -> MatchRecord:
+    async def new_match(
+        self, players: int = 2, mode: str = "arena", settings: dict[str, Any] | None = None
+    ) -> MatchRecord:
         seats = []
         for slot in range(players):
             player = PlayerRecord(id=new_id("p"), name=f"player-{slot}", created_at=0.0)
@@ -43,6 +45,7 @@ class Harness:
         match = MatchRecord(
             id=new_id("m"),
             mode=mode,
+            settings=settings or {},
             seed=secrets.randbits(63),
             players=tuple(seats),
             created_at=time.time(),  # as the API makes them: a waiting match is young

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 TicketStatus = Literal["searching", "matched", "cancelled", "expired"]
 LobbyStatus = Literal["open", "started", "closed"]
@@ -38,6 +38,7 @@ class TicketRecord(Record):
     id: str
     player_id: str
     mode: str
+    settings: dict[str, Any] = Field(default_factory=dict)  # resolved: defaults filled in
     rating: float
     status: TicketStatus = "searching"
     created_at: float
@@ -54,6 +55,7 @@ class LobbyRecord(Record):
     id: str
     name: str
     mode: str
+    settings: dict[str, Any] = Field(default_factory=dict)
     host_id: str
     max_players: int
     status: LobbyStatus = "open"
@@ -81,6 +83,7 @@ class MatchPlayer(Record):
 class MatchRecord(Record):
     id: str
     mode: str
+    settings: dict[str, Any] = Field(default_factory=dict)
     seed: int
     status: MatchStatus = "waiting"
     players: tuple[MatchPlayer, ...]
