@@ -18,6 +18,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY game/ game/
 COPY api/ api/
+COPY sdk/js/src/ sdk/js/src/
 COPY realtime/ realtime/
 COPY skirmish/ skirmish/
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -24,8 +24,14 @@ $(STAMP): $(RUNTIME) pyproject.toml examples/tag/pyproject.toml
 run: $(RUNTIME)
 	$(VENV)/bin/skirmish serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) sdk/js/node_modules/.installed
 	$(PY) -m pytest
+	cd sdk/js && SKIRMISH_BIN=$(CURDIR)/$(VENV)/bin/skirmish npm test
+
+# The JavaScript SDK's test tools (typescript, ws), pinned by its package-lock.json.
+sdk/js/node_modules/.installed: sdk/js/package.json sdk/js/package-lock.json
+	cd sdk/js && npm ci --no-audit --no-fund
+	touch $@
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

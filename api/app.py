@@ -28,6 +28,9 @@ from skirmish import __version__
 from skirmish.base.mode_settings import settings_schema
 
 STATIC = Path(__file__).with_name("static")
+# The JavaScript SDK's modules (sdk/js/src), served as they are: a page imports
+# /sdk/skirmish.js with no build step.
+SDK = STATIC / "sdk"
 
 
 def build_app(services: PodServices) -> Starlette:
@@ -58,6 +61,7 @@ def build_app(services: PodServices) -> Starlette:
         *admin_routes(),
         Route("/", index),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+        Mount("/sdk", StaticFiles(directory=SDK, check_dir=False, follow_symlink=True), name="sdk"),
     ]
     middleware = [Middleware(PodHeaderMiddleware, pod=services.settings.pod_name)]
     settings = services.settings

@@ -20,7 +20,7 @@ from realtime import messages, metrics
 from realtime.fanout import Outlet
 from skirmish.base.store.records import MatchRecord
 
-INPUT_BUFFER = 4  # inputs waiting per player; older ones are dropped (bounded latency)
+INPUT_BUFFER = 4  # inputs waiting per player; the oldest is dropped, and said so (latency)
 BUDGET_SHARE = 0.25  # of the tick interval: a step taking longer overruns its budget
 OVERRUN_LIMIT = 10  # overruns within any one second of ticks that end the match
 
@@ -52,7 +52,7 @@ class Seat:
     inbox: deque[tuple[int, Any, dict[str, Any]]] = field(
         default_factory=lambda: deque(maxlen=INPUT_BUFFER)
     )
-    last_seq: int = 0  # highest seq received
+    last_seq: int = 0  # highest seq received and held (queued or applied)
     applied_seq: int = 0  # seq of the input applied most recently
     held: Any = None  # the input that keeps applying while no new one arrives
     connection: Outlet | None = None
@@ -103,7 +103,9 @@ class HostedMatch:
         if seat.connection is connection:
             seat.connection = None
             seat.held = None  # an absent player stands still
+            # What waited is forgotten, and `welcome.last_seq` says so: the client resends it.
             seat.inbox.clear()
+            seat.last_seq = seat.applied_seq
             if self.record_inputs and self.status == "running":
                 self.input_log.append([self.tick + 1, seat.slot, None])
             self._announce_presence()
@@ -137,14 +139,25 @@ class HostedMatch:
     def accept_input(self, seat: Seat, seq: int, message: dict[str, Any]) -> bool:
         """Validate (InputRejected if bad) and queue one input for the next ticks.
 
-        A seq not above the last one received is a duplicate or a resend: ignored.
+        A seq not above the last one held is a duplicate or a resend: ignored. An input
+        that finds the buffer full pushes the oldest out, and its sender is told which.
         """
         command = self.mode.parse_input(message)
         if seq <= seat.last_seq:
             return False
         seat.last_seq = seq
-        seat.inbox.append((seq, command, message))
+        inbox = seat.inbox
+        if len(inbox) == inbox.maxlen:
+            self._dropped(seat, inbox[0][0])
+        inbox.append((seq, command, message))
         return True
+
+    def _dropped(self, seat: Seat, seq: int) -> None:
+        """Input `seq` was pushed out of a full buffer: never applied. Not a bad message."""
+        metrics.WS_ERRORS.labels("input_dropped").inc()
+        if seat.connection is not None:
+            text = f"input {seq} dropped: more than {INPUT_BUFFER} inputs were waiting"
+            seat.connection.send_frame(messages.error("input_dropped", text, seq=seq))
 
     # -- the tick ------------------------------------------------------------------------
 
@@ -203,12 +216,15 @@ class HostedMatch:
         }
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
-        """Continue from a checkpoint: the players reconnect and stand still until they act."""
+        """Continue from a checkpoint: the players reconnect and stand still until they act.
+
+        The inputs that were waiting are not part of the state: each seat holds up to the
+        last one applied, so `welcome.last_seq` has the players resend the rest."""
         self.state = self.mode.load_state(checkpoint["state"])
         self.tick = int(checkpoint["tick"])
         self.status = checkpoint["status"]
-        for seat, (last_seq, applied_seq) in zip(self.seats, checkpoint["seats"], strict=True):
-            seat.last_seq, seat.applied_seq = int(last_seq), int(applied_seq)
+        for seat, (_, applied_seq) in zip(self.seats, checkpoint["seats"], strict=True):
+            seat.last_seq = seat.applied_seq = int(applied_seq)
         if self.record_inputs:
             self.input_log = list(checkpoint.get("inputs") or [])
             # Between that checkpoint and now the players stood still (held inputs reset).

@@ -62,8 +62,11 @@ def encode(message: dict[str, Any]) -> bytes:
     return orjson.dumps(message)
 
 
-def error(code: str, message: str) -> bytes:
-    return orjson.dumps({"type": "error", "code": code, "message": message})
+def error(code: str, message: str, seq: int | None = None) -> bytes:
+    """An `error` frame; `seq` names the input it is about (`input_dropped`)."""
+    if seq is None:
+        return orjson.dumps({"type": "error", "code": code, "message": message})
+    return orjson.dumps({"type": "error", "code": code, "message": message, "seq": seq})
 
 
 def pong(t: float | int, tick: int) -> bytes:

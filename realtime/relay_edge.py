@@ -39,6 +39,9 @@ class RemoteMatch:
 
     def connect(self, seat: Seat, connection: Outlet, conn: int) -> Outlet | None:
         previous, seat.connection = seat.connection, connection
+        # The owner says in its welcome which inputs it holds, and refuses duplicates: a
+        # new socket's resend of what the owner forgot must not stop here.
+        seat.last_seq = 0
         self.conns = {c: s for c, s in self.conns.items() if s is not seat}
         self.conns[conn] = seat
         seat.conn = conn

@@ -89,6 +89,11 @@ def _message(kind: str, description: str, fields: JSON) -> JSON:
     return {"description": description, **_record({"type": {"const": kind}, **fields})}
 
 
+def _with_optional(schema: JSON, **fields: JSON) -> JSON:
+    """`schema` (an object schema) that may also carry these fields."""
+    return {**schema, "properties": {**schema["properties"], **fields}}
+
+
 def _one_of_consts(values: list[tuple[Any, str, str]], description: str) -> JSON:
     """An enum whose every value is documented: `enum` for tools, `oneOf` for the words."""
     return {
@@ -172,10 +177,18 @@ def _shared_messages(names: list[str]) -> JSON:
                 "tick": {**COUNT, "description": "the server's tick now"},
             },
         ),
-        "error": _message(
-            "error",
-            "a refused message (it changed nothing), or why the socket is about to close",
-            {"code": _ref("errorCode"), "message": TEXT},
+        "error": _with_optional(
+            _message(
+                "error",
+                "a refused message (it changed nothing), or why the socket is about to close",
+                {"code": _ref("errorCode"), "message": TEXT},
+            ),
+            seq={
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_SEQ,
+                "description": "the input the error is about (`input_dropped`)",
+            },
         ),
         "result": _message(
             "result",

@@ -24,9 +24,10 @@ INPUT_ENVELOPE: JSON = {
         "minimum": 1,
         "maximum": MAX_SEQ,
         "description": (
-            "strictly increasing per player: a seq not above the last one received is "
-            "ignored (a duplicate or a resend); after a reconnect continue above "
-            "`welcome.last_seq`. Written as an integer: `1.0` or `1e0` is refused."
+            "strictly increasing per player: a seq not above the last one the server "
+            "holds is ignored (a duplicate or a resend); after a reconnect resend the "
+            "unacknowledged inputs above `welcome.last_seq`, then continue. Written as an "
+            "integer: `1.0` or `1e0` is refused."
         ),
     },
 }
@@ -86,6 +87,10 @@ ERROR_CODES: dict[str, str] = {
     "rate_limited": (
         "a message over the socket's rate limits was dropped (one such error per 10 s "
         "window; the socket is closed with 1008 if it goes on)"
+    ),
+    "input_dropped": (
+        "the input `seq` was pushed out of the full input buffer and is never applied "
+        "(not a bad message: it does not count towards the 1008 close)"
     ),
     "unauthorized": "the match token is missing, malformed, badly signed or expired (4001)",
     "forbidden": "the token is for another match, or not for a player of it (4003)",

@@ -1,0 +1,45 @@
+"""The Python SDK: `SkirmishClient` (REST and match sockets) and `Reconnector` (a match
+played to its end across dropped sockets). Imported on first use, so that importing
+`skirmish.sdk.schema_inputs` alone (the load test's gevent processes do) pulls in no
+asyncio client."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from skirmish.sdk.client import SkirmishClient
+    from skirmish.sdk.connection import MatchConnection
+    from skirmish.sdk.reconnect import ReconnectFailed, Reconnector, Timing
+    from skirmish.sdk.records import ApiError, MatchAccess, MatchClosed, SkirmishError
+
+_EXPORTS = {
+    "ApiError": "skirmish.sdk.records",
+    "MatchAccess": "skirmish.sdk.records",
+    "MatchClosed": "skirmish.sdk.records",
+    "SkirmishError": "skirmish.sdk.records",
+    "MatchConnection": "skirmish.sdk.connection",
+    "SkirmishClient": "skirmish.sdk.client",
+    "ReconnectFailed": "skirmish.sdk.reconnect",
+    "Reconnector": "skirmish.sdk.reconnect",
+    "Timing": "skirmish.sdk.reconnect",
+}
+__all__ = [
+    "ApiError",
+    "MatchAccess",
+    "MatchClosed",
+    "MatchConnection",
+    "ReconnectFailed",
+    "Reconnector",
+    "SkirmishClient",
+    "SkirmishError",
+    "Timing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'skirmish.sdk' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -22,6 +22,7 @@ from skirmish.sdk.client import (
     SkirmishClient,
     SkirmishError,
 )
+from skirmish.sdk.reconnect import Reconnector, Timing
 from skirmish.sdk.schema_inputs import Schema, SchemaBrain
 
 ResultCallback = Callable[[str, dict[str, Any]], None]
@@ -163,33 +164,20 @@ async def play_match(
     client: SkirmishClient,
     access: MatchAccess,
     rng: random.Random,
-    attempts: int = 8,
     schema: Schema | None = None,
+    timing: Timing | None = None,
 ) -> dict[str, Any]:
-    """Play one match to its result, reconnecting (with back-off) after unexpected closes."""
-    delay = 0.25
-    for _ in range(attempts):
-        try:
-            async with await client.connect(access) as conn:
-                result = await play_connection(conn, rng, schema)
-            return result or await _stored_result(client, access.match_id)
-        except MatchClosed as exc:
-            if exc.code == 4010:
-                return await _stored_result(client, access.match_id)
-            if exc.code == 4001:  # expired token: get a fresh one
-                access = await client.match_token(access.match_id)
-            elif exc.final:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 4.0)
-    raise SkirmishError(f"gave up reconnecting to {access.match_id}")
-
-
-async def _stored_result(client: SkirmishClient, match_id: str) -> dict[str, Any]:
-    match = await client.get_match(match_id)
-    if match.result is None:
-        raise SkirmishError(f"match {match_id} closed without a result")
-    return match.result
+    """Play one match to its result, through every reconnect the protocol calls for."""
+    brain: Brain | SchemaBrain | None = None
+    async with Reconnector(client, access, timing=timing) as session:
+        async for message in session:
+            if message["type"] == "welcome" and brain is None:
+                brain = brain_for(message, schema or {}, rng)
+            elif message["type"] == "snapshot" and brain is not None and session.result is None:
+                await session.send_input(**brain.decide(message))
+    if session.result is None:
+        raise SkirmishError(f"match {access.match_id} closed without a result")
+    return session.result
 
 
 async def run_bot(

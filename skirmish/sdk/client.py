@@ -3,164 +3,48 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
 
 import httpx
 import orjson
-from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.typing import Subprotocol
 
-SUBPROTOCOL = "skirmish.v1"
-# Close codes after which reconnecting with the same token cannot help.
-FINAL_CLOSE_CODES = frozenset({1000, 4001, 4003, 4004, 4010, 4029})
+from skirmish.sdk.connection import SUBPROTOCOL, MatchConnection
+from skirmish.sdk.records import (
+    FINAL_CLOSE_CODES,
+    NEVER_RECONNECT_CODES,
+    ApiError,
+    Lobby,
+    LobbyMember,
+    MatchAccess,
+    MatchClosed,
+    MatchInfo,
+    MatchmakingError,
+    Player,
+    SkirmishError,
+    Ticket,
+)
 
-
-class SkirmishError(Exception):
-    """Base class of the client's errors."""
-
-
-class ApiError(SkirmishError):
-    """A REST call answered with an error status."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class MatchmakingError(SkirmishError):
-    """A ticket ended without a match (`cancelled`, `expired`) or the wait timed out."""
-
-    def __init__(self, status: str, ticket: Ticket | None = None) -> None:
-        super().__init__(f"matchmaking failed: ticket {status}")
-        self.status = status
-        self.ticket = ticket
-
-
-class MatchClosed(SkirmishError):
-    """The match socket is closed (or was refused: then `code` is None)."""
-
-    def __init__(self, code: int | None, reason: str = "") -> None:
-        super().__init__(f"match socket closed: {code} {reason}".rstrip())
-        self.code = code
-        self.reason = reason
-
-    @property
-    def final(self) -> bool:
-        """True when reconnecting with the same token cannot help."""
-        return self.code in FINAL_CLOSE_CODES
-
-
-@dataclass(slots=True, frozen=True)
-class Player:
-    player_id: str
-    name: str
-    token: str
-    expires_at: str | None = None
-
-
-@dataclass(slots=True, frozen=True)
-class MatchAccess:
-    match_id: str
-    ws_path: str
-    token: str
-    expires_at: str | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MatchAccess:
-        return cls(data["match_id"], data["ws_path"], data["token"], data.get("expires_at"))
-
-
-def _access(data: Mapping[str, Any] | None) -> MatchAccess | None:
-    return MatchAccess.from_json(data) if data else None
-
-
-@dataclass(slots=True, frozen=True)
-class Ticket:
-    id: str
-    player_id: str
-    mode: str
-    status: str
-    created_at: str | None
-    match: MatchAccess | None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Ticket:
-        return cls(
-            data["id"],
-            data["player_id"],
-            data["mode"],
-            data["status"],
-            data.get("created_at"),
-            _access(data.get("match")),
-        )
-
-
-@dataclass(slots=True, frozen=True)
-class LobbyMember:
-    player_id: str
-    name: str
-    ready: bool
-
-
-@dataclass(slots=True, frozen=True)
-class Lobby:
-    id: str
-    name: str
-    mode: str
-    host_id: str
-    max_players: int
-    status: str
-    members: tuple[LobbyMember, ...]
-    created_at: str | None
-    match: MatchAccess | None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Lobby:
-        members = tuple(
-            LobbyMember(m["player_id"], m["name"], bool(m["ready"])) for m in data["members"]
-        )
-        return cls(
-            data["id"],
-            data["name"],
-            data["mode"],
-            data["host_id"],
-            data["max_players"],
-            data["status"],
-            members,
-            data.get("created_at"),
-            _access(data.get("match")),
-        )
-
-
-@dataclass(slots=True, frozen=True)
-class MatchInfo:
-    id: str
-    mode: str
-    status: str
-    players: tuple[dict[str, Any], ...]
-    created_at: str | None
-    result: dict[str, Any] | None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MatchInfo:
-        return cls(
-            data["id"],
-            data["mode"],
-            data["status"],
-            tuple(data["players"]),
-            data.get("created_at"),
-            data.get("result"),
-        )
+__all__ = [
+    "FINAL_CLOSE_CODES",
+    "NEVER_RECONNECT_CODES",
+    "SUBPROTOCOL",
+    "ApiError",
+    "Lobby",
+    "LobbyMember",
+    "MatchAccess",
+    "MatchClosed",
+    "MatchConnection",
+    "MatchInfo",
+    "MatchmakingError",
+    "Player",
+    "SkirmishClient",
+    "SkirmishError",
+    "Ticket",
+]
 
 
 def _ws_url(base_url: str, ws_path: str) -> str:
@@ -242,10 +126,15 @@ class SkirmishClient:
 
     # -- matchmaking
 
-    async def create_ticket(self, mode: str = "arena") -> Ticket:
-        return Ticket.from_json(
-            await self.request("POST", "/v1/matchmaking/tickets", {"mode": mode})
-        )
+    async def create_ticket(
+        self, mode: str = "arena", settings: Mapping[str, Any] | None = None
+    ) -> Ticket:
+        """Queue for `mode` with these settings (the mode's defaults for those left out):
+        only players who chose the same are matched."""
+        body: dict[str, Any] = {"mode": mode}
+        if settings is not None:
+            body["settings"] = dict(settings)
+        return Ticket.from_json(await self.request("POST", "/v1/matchmaking/tickets", body))
 
     async def get_ticket(self, ticket_id: str) -> Ticket:
         return Ticket.from_json(await self.request("GET", f"/v1/matchmaking/tickets/{ticket_id}"))
@@ -259,9 +148,10 @@ class SkirmishClient:
         mode: str = "arena",
         poll: float = 0.25,
         timeout: float = 60.0,
+        settings: Mapping[str, Any] | None = None,
     ) -> MatchAccess:
         """Create a ticket and poll it until matched; `MatchmakingError` if it is not."""
-        ticket = await self.create_ticket(mode)
+        ticket = await self.create_ticket(mode, settings)
         deadline = time.monotonic() + timeout
         while ticket.status == "searching":
             if time.monotonic() >= deadline:
@@ -287,10 +177,21 @@ class SkirmishClient:
     # -- lobbies
 
     async def create_lobby(
-        self, mode: str = "arena", name: str = "lobby", max_players: int = 2
+        self,
+        mode: str = "arena",
+        name: str = "lobby",
+        max_players: int = 2,
+        settings: Mapping[str, Any] | None = None,
     ) -> Lobby:
-        body = {"mode": mode, "name": name, "max_players": max_players}
+        body: dict[str, Any] = {"mode": mode, "name": name, "max_players": max_players}
+        if settings is not None:
+            body["settings"] = dict(settings)
         return Lobby.from_json(await self.request("POST", "/v1/lobbies", body))
+
+    async def set_lobby_settings(self, lobby_id: str, settings: Mapping[str, Any]) -> Lobby:
+        """The host changes the match settings (everyone's ready mark is cleared)."""
+        path = f"/v1/lobbies/{lobby_id}/settings"
+        return Lobby.from_json(await self.request("POST", path, {"settings": dict(settings)}))
 
     async def list_lobbies(self, page_size: int = 100) -> list[Lobby]:
         """Every open lobby, oldest first: follows the list's pages."""
@@ -355,155 +256,3 @@ def _retry_after(response: httpx.Response, attempt: int) -> float:
         return min(float(response.headers.get("Retry-After", "")), 10.0)
     except ValueError:
         return 0.25 * 2.0**attempt
-
-
-class MatchConnection:
-    """An open match socket: send inputs and pings, receive decoded server messages."""
-
-    def __init__(self, ws: ClientConnection, access: MatchAccess, welcome: dict[str, Any]) -> None:
-        self.access = access
-        self.welcome = welcome
-        self.result: dict[str, Any] | None = None
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.last_rtt_ms: float | None = None
-        self._ws = ws
-        self._seq = int(welcome.get("last_seq", 0))
-
-    @classmethod
-    async def open(
-        cls, url: str, access: MatchAccess, open_timeout: float = 10.0
-    ) -> MatchConnection:
-        protocols = [Subprotocol(SUBPROTOCOL), Subprotocol("token." + access.token)]
-        try:
-            ws = await ws_connect(
-                url,
-                subprotocols=protocols,
-                open_timeout=open_timeout,
-                close_timeout=3,
-                # Snapshots come 30 times a second: with the default of 16 queued messages,
-                # a short pause in reading stops the socket reading, and close() then waits
-                # for close_timeout (python-websockets/websockets#1555).
-                max_queue=1024,
-            )
-        except InvalidStatus as exc:
-            raise MatchClosed(None, f"handshake refused: HTTP {exc.response.status_code}") from exc
-        except InvalidHandshake as exc:
-            raise MatchClosed(None, f"handshake failed: {exc}") from exc
-        try:
-            async with asyncio.timeout(open_timeout):
-                first = orjson.loads(await ws.recv())
-        except ConnectionClosed as exc:
-            raise MatchClosed(ws.close_code, ws.close_reason or "") from exc
-        except BaseException:
-            await ws.close()
-            raise
-        if first.get("type") != "welcome":
-            await ws.close()
-            raise SkirmishError(f"expected welcome, got {first!r}")
-        return cls(ws, access, first)
-
-    @property
-    def match_id(self) -> str:
-        return str(self.welcome["match_id"])
-
-    @property
-    def slot(self) -> int:
-        return int(self.welcome["slot"])
-
-    @property
-    def last_seq(self) -> int:
-        """The seq of the last input sent (or, before any, `welcome.last_seq`)."""
-        return self._seq
-
-    @property
-    def ws(self) -> ClientConnection:
-        """The underlying `websockets` connection."""
-        return self._ws
-
-    async def send(self, message: Mapping[str, Any]) -> None:
-        """Send one message as a JSON text frame."""
-        await self.send_raw(orjson.dumps(message).decode())
-
-    async def send_raw(self, data: str | bytes) -> None:
-        """Send a frame as is: `str` as text, `bytes` as binary."""
-        try:
-            await self._ws.send(data)
-        except ConnectionClosed as exc:
-            raise self._closed(exc) from exc
-
-    async def send_input(self, **fields: Any) -> int:
-        """Send the next input: the mode's fields (its `input_schema` at GET /v1/modes),
-        e.g. `send_input(dx=1.0, dy=0.0, aim=0.5, fire=False)` in the arena. Returns its
-        seq."""
-        if any(isinstance(v, float) and not math.isfinite(v) for v in fields.values()):
-            raise ValueError("input numbers must be finite")
-        self._seq += 1
-        await self.send({**fields, "type": "input", "seq": self._seq})
-        return self._seq
-
-    async def ping(self) -> float:
-        """Send a ping stamped with the client clock (ms); the `pong` comes through `recv`."""
-        t = time.time() * 1000.0
-        await self.send({"type": "ping", "t": t})
-        return t
-
-    async def recv(self) -> dict[str, Any]:
-        """The next server message; raises `MatchClosed` once the socket is closed."""
-        try:
-            data = await self._ws.recv()
-        except ConnectionClosed as exc:
-            raise self._closed(exc) from exc
-        message: dict[str, Any] = orjson.loads(data)
-        kind = message.get("type")
-        if kind == "result":
-            self.result = message
-        elif kind == "pong" and isinstance(message.get("t"), int | float):
-            self.last_rtt_ms = time.time() * 1000.0 - message["t"]
-        return message
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
-        """Messages until the socket closes: ends on 1000/1001, raises `MatchClosed` otherwise."""
-        while True:
-            try:
-                yield await self.recv()
-            except MatchClosed as exc:
-                if exc.code in (1000, 1001):
-                    return
-                raise
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self._ws.close(code, reason)
-        self._record_close()
-
-    async def wait_closed(self) -> int | None:
-        """Wait for the socket to close; returns the close code."""
-        await self._ws.wait_closed()
-        self._record_close()
-        return self.close_code
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def _record_close(self) -> None:
-        if self.close_code is None:
-            self.close_code = self._ws.close_code
-            self.close_reason = self._ws.close_reason or ""
-
-    def _closed(self, exc: ConnectionClosed) -> MatchClosed:
-        if exc.rcvd is not None:
-            self.close_code, self.close_reason = exc.rcvd.code, exc.rcvd.reason
-        else:
-            self._record_close()
-        return MatchClosed(self.close_code, self.close_reason)

@@ -95,7 +95,9 @@ def test_build_context_is_an_allowlist() -> None:
     ]
     assert patterns[0] == "*"
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "game", "api", "realtime", "skirmish"}
+    # sdk/js/src: the JavaScript SDK the server serves at /sdk/ (api/static/sdk links to it)
+    packages = {"game", "api", "realtime", "skirmish", "sdk/js/src"}
+    assert allowed == {"pyproject.toml", "README.md", *packages}
     copied = {
         src.rstrip("/")
         for keyword, args in stages()["build"]

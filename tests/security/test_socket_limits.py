@@ -117,14 +117,16 @@ async def test_an_input_flood_is_throttled_then_closed_with_1008(
         out = await flooder.receive_output(2)
         if out["type"] == "websocket.close":
             code = out["code"]
-        elif b'"error"' in out["bytes"]:
-            errors.append(out["bytes"])
+        elif b'"error"' in out["bytes"] and b'"input_dropped"' not in out["bytes"]:
+            errors.append(out["bytes"])  # (what the buffer could not hold is said apart)
     # One `rate_limited` error, not one per dropped message; then the policy close.
     assert len(errors) == 1 and b'"rate_limited"' in errors[0]
     assert code == 1008
     # The seat is free: the player reconnects and plays on.
     again, welcome = await harness.join(match, 0)
-    assert welcome["last_seq"] == 10  # the burst passed, the rest was dropped
+    # The burst passed, the rest was dropped; what still waited went with the socket.
+    assert welcome["last_seq"] == harness.services.host.owned.get(match.id).seats[0].applied_seq
+    assert welcome["last_seq"] <= 10
     await again.disconnect()
 
 
@@ -134,8 +136,10 @@ async def test_a_burst_within_the_limits_passes_untouched(harness: Harness) -> N
     for seq in range(1, 16):  # the default burst: 15
         await ws.send_to(text_data=ws_input(seq))
     await ws.send_to(text_data='{"type":"ping","t":1}')
-    pong = await receive_until(ws, lambda m: m["type"] in ("pong", "error"))
-    assert pong["type"] == "pong"
+    pong = await receive_until(
+        ws, lambda m: m["type"] == "pong" or (m["type"] == "error" and m["code"] != "input_dropped")
+    )
+    assert pong["type"] == "pong"  # (the buffer's overflow is answered with input_dropped)
     assert harness.services.host.owned.get(match.id).seats[0].last_seq == 15
     await ws.disconnect()
 

@@ -1,0 +1,33 @@
+/** Base class of the SDK's errors. */
+export class SkirmishError extends Error {
+  constructor(message: string);
+}
+
+/**
+ * A REST call answered with an error status (`{"error": {"code", "message"}}`), or got no
+ * answer (`status` 0, `code` "network"). `retryAfter` (s): a 429 that ran out of retries.
+ */
+export class ApiError extends SkirmishError {
+  constructor(status: number, code: string, message: string, retryAfter?: number | null);
+  status: number;
+  code: string;
+  retryAfter: number | null;
+}
+
+/** A ticket ended without a match (`cancelled`, `expired`) or the wait ended (`timeout`). */
+export class MatchmakingError extends SkirmishError {
+  constructor(status: string, ticket?: import("./types.js").Ticket | null);
+  status: string;
+  ticket: import("./types.js").Ticket | null;
+}
+
+/** A match session ended for good before its welcome (`ready` rejects with it). */
+export class MatchClosedError extends SkirmishError {
+  constructor(code: number, reason?: string);
+  code: number;
+  reason: string;
+}
+
+export class AbortError extends SkirmishError {
+  constructor(message?: string);
+}

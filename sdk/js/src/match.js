@@ -1,0 +1,279 @@
+// A match: its socket (kept connected by the reconnect policy) and what the protocol says
+// about it: the welcome, inputs with their seqs, pending inputs and their resend, pings.
+// docs/protocol.md, section 2.
+
+import { systemClock } from "./clock.js";
+import { Emitter } from "./emitter.js";
+import { MatchClosedError } from "./errors.js";
+import { PendingInputs } from "./pending.js";
+import { ReconnectingSocket } from "./socket.js";
+
+export const SUBPROTOCOL = "skirmish.v1";
+
+/** The subprotocols a match socket offers: the protocol's and the token's. */
+export function matchProtocols(token) {
+  return [SUBPROTOCOL, `token.${token}`];
+}
+
+function checkFields(fields) {
+  if (!fields || typeof fields !== "object" || Array.isArray(fields)) {
+    throw new TypeError("input fields must be an object");
+  }
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      throw new RangeError(`input field ${key} must be a finite number`);
+    }
+  }
+}
+
+export class MatchSession extends Emitter {
+  /**
+   * @param {object} options
+   * @param {{match_id: string, ws_path: string, token: string, expires_at?: string}} options.access
+   * @param {string | ((access: object) => string)} options.url the socket's URL (ws:// or wss://)
+   * @param {(matchId: string) => Promise<object>} [options.refreshToken] a fresh match access
+   */
+  constructor(options) {
+    super();
+    if (!options || !options.access) throw new TypeError("MatchSession needs `access`");
+    this.options = options;
+    this.clock = options.clock || systemClock;
+    this.access = { ...options.access };
+    this.matchId = this.access.match_id;
+    /** connecting | waiting | running | finished */
+    this.status = "connecting";
+    this.welcome = null;
+    this.slot = null;
+    this.tickRate = null;
+    this.config = {};
+    this.players = [];
+    this.seq = 0;
+    this.ack = 0;
+    this.lastSnapshot = null;
+    this.result = null;
+    this.rtt = null;
+    this.pending = new PendingInputs({ max: options.maxPending });
+    /** seqs the server reported with `input_dropped` */
+    this.dropped = [];
+    this.stats = { welcomes: 0, resent: 0, snapshots: 0, inputs: 0 };
+    this._welcomed = false; // on the current socket
+    this._pingTimer = null;
+    this._leaving = false;
+
+    const refresh = options.refreshToken;
+    this.socket = new ReconnectingSocket({
+      url: () =>
+        typeof options.url === "function" ? options.url(this.access) : options.url,
+      protocols: () => matchProtocols(this.access.token),
+      WebSocket: options.WebSocket,
+      clock: this.clock,
+      random: options.random,
+      giveUpMs: options.giveUpMs,
+      openTimeoutMs: options.openTimeoutMs,
+      refresh: refresh
+        ? async () => {
+            const fresh = await refresh(this.matchId);
+            this.access = { ...this.access, ...fresh };
+            this.emit("token", this.access);
+          }
+        : undefined,
+    });
+    this.socket.on("open", (ev) => this._onOpen(ev));
+    this.socket.on("message", (msg) => this._onMessage(msg));
+    this.socket.on("drop", (ev) => this._onDrop(ev));
+    this.socket.on("reconnecting", (ev) => this.emit("reconnecting", ev));
+    this.socket.on("closed", (ev) => this._onClosed(ev));
+
+    this.ready = new Promise((resolve, reject) => {
+      this._ready = { resolve, reject };
+    });
+    this.ready.catch(() => {}); // observed or not, a closed session is no crash
+    this.done = new Promise((resolve) => {
+      this._done = resolve;
+    });
+  }
+
+  /** Open the socket; `ready` resolves at the first welcome. */
+  connect() {
+    this.socket.connect();
+    return this;
+  }
+
+  /** connecting | open | reconnecting | closed: the socket's side of things. */
+  get connection() {
+    const s = this.socket.state;
+    if (s === "closed") return "closed";
+    if (s === "open" && this._welcomed) return "open";
+    return this.stats.welcomes ? "reconnecting" : "connecting";
+  }
+
+  /** The pod serving the socket (`x-skirmish-pod`), where the WebSocket shows headers. */
+  get pod() {
+    return this.socket.pod;
+  }
+
+  /** True when an input sent now would go out: a socket open and welcomed. */
+  get canSend() {
+    return this._welcomed && this.socket.isOpen;
+  }
+
+  /**
+   * Send the next input: the mode's fields (its `input_schema`, e.g. the arena's
+   * `{dx, dy, aim, fire}`). Returns its seq, or null when no welcomed socket is open (then
+   * nothing is sent or kept: an input is the intention for the next tick).
+   */
+  sendInput(fields) {
+    checkFields(fields);
+    if (!this.canSend) return null;
+    const seq = this.seq + 1;
+    const message = { ...fields, type: "input", seq };
+    if (!this.socket.send(message)) return null;
+    this.seq = seq;
+    this.pending.add(seq, message);
+    this.stats.inputs++;
+    this.emit("input", { seq, fields, message });
+    return seq;
+  }
+
+  /** Send a ping stamped with the session clock (ms); the `pong` event gives the RTT. */
+  ping() {
+    const t = this.clock.now();
+    return this.socket.send({ type: "ping", t }) ? t : null;
+  }
+
+  /** Send any message as is (tests, tools); false when no socket is open. */
+  send(message) {
+    return this.socket.send(message);
+  }
+
+  /** Leave the match: close with 1000, no reconnect. */
+  close(code = 1000, reason = "client") {
+    this._leaving = true;
+    this.socket.close(code, reason);
+  }
+
+  // -- the socket's events --------------------------------------------------------------
+
+  _onOpen(ev) {
+    this._welcomed = false;
+    this.emit("open", ev);
+    this._schedulePing();
+  }
+
+  _schedulePing() {
+    const every = this.options.pingIntervalMs;
+    if (!every || this._pingTimer !== null) return;
+    this._pingTimer = this.clock.setTimeout(() => {
+      this._pingTimer = null;
+      if (this.socket.state === "closed") return;
+      if (this.socket.isOpen) this.ping();
+      this._schedulePing();
+    }, every);
+  }
+
+  _onDrop(ev) {
+    this._welcomed = false;
+    this.emit("drop", ev);
+  }
+
+  _onMessage(msg) {
+    switch (msg.type) {
+      case "welcome":
+        this._onWelcome(msg);
+        break;
+      case "waiting":
+        this.status = "waiting";
+        this.emit("waiting", msg);
+        break;
+      case "start":
+        this.status = "running";
+        this.emit("start", msg);
+        break;
+      case "snapshot":
+        this._onSnapshot(msg);
+        break;
+      case "pong":
+        if (typeof msg.t === "number") {
+          this.rtt = this.clock.now() - msg.t;
+        }
+        this.emit("pong", { ...msg, rtt: this.rtt });
+        break;
+      case "result":
+        this.result = msg;
+        this.status = "finished";
+        this.emit("result", msg);
+        break;
+      case "error":
+        if (msg.code === "input_dropped" && typeof msg.seq === "number") {
+          this.pending.drop(msg.seq);
+          this.dropped.push(msg.seq);
+        }
+        this.emit("error", msg);
+        break;
+      case "reconnect":
+        this.emit("reconnect", msg); // the 1012 follows
+        break;
+      default:
+        break;
+    }
+    this.emit("message", msg);
+  }
+
+  _onWelcome(msg) {
+    this.welcome = msg;
+    this.slot = msg.slot;
+    this.tickRate = msg.tick_rate;
+    this.config = msg.config || {};
+    this.players = msg.players || [];
+    if (msg.status) this.status = msg.status;
+    this._welcomed = true;
+    this.stats.welcomes++;
+    this.socket.markWelcomed();
+    this.socket.setTickRate(msg.tick_rate);
+    const lastSeq = typeof msg.last_seq === "number" ? msg.last_seq : 0;
+    // Resend what the server does not have, once, in order, before anything new.
+    const resend = this.pending.resendAfter(lastSeq);
+    for (const item of resend) {
+      if (!this.socket.send(item.message)) break;
+      this.stats.resent++;
+    }
+    this.seq = Math.max(this.seq, lastSeq);
+    if (resend.length) this.emit("resent", { seqs: resend.map((i) => i.seq), lastSeq });
+    this._ready.resolve(msg);
+    this.emit("welcome", msg);
+  }
+
+  _onSnapshot(msg) {
+    if (this.status !== "finished") this.status = "running";
+    if (typeof msg.ack === "number") {
+      this.ack = msg.ack;
+      this.pending.ack(msg.ack);
+    }
+    this.lastSnapshot = msg;
+    this.stats.snapshots++;
+    this.emit("snapshot", msg);
+  }
+
+  async _onClosed(ev) {
+    if (this._pingTimer !== null) {
+      this.clock.clearTimeout(this._pingTimer);
+      this._pingTimer = null;
+    }
+    // 1000 from the server: the match is over (the result came first); 4010: it was over.
+    const over = ev.code === 4010 || (ev.code === 1000 && !this._leaving);
+    if (this.result || over) this.status = "finished";
+    if (over && !this.result && this.options.fetchMatch) {
+      // The result did not come through a socket: the API has it.
+      try {
+        const info = await this.options.fetchMatch(this.matchId);
+        if (info && info.result) this.result = { type: "result", ...info.result };
+      } catch {
+        // no result to give: `closed` says so with null
+      }
+    }
+    const event = { ...ev, result: this.result };
+    this._ready.reject(new MatchClosedError(ev.code, ev.reason));
+    this.emit("closed", event);
+    this._done(event);
+  }
+}

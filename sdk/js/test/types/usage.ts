@@ -1,0 +1,129 @@
+// A typed usage example, checked by `tsc --noEmit` (npm test): it compiles only if the
+// declarations in src/*.d.ts describe the API as a TypeScript user would call it. It is
+// never run. No DOM or Node types: the SDK's own interfaces must be enough.
+
+import {
+  ApiError,
+  type ArenaInput,
+  type ArenaView,
+  type MatchAccess,
+  MatchSession,
+  type Settings,
+  Predictor,
+  SkirmishClient,
+  SnapshotBuffer,
+  type SnapshotMessage,
+  type WebSocketConstructor,
+  backoffDelay,
+  closeAction,
+  interpolateRows,
+  snapWhen,
+} from "@skirmish/sdk";
+import { PendingInputs } from "@skirmish/sdk/pending.js";
+
+declare const WebSocketImpl: WebSocketConstructor;
+
+type ArenaRow = ArenaView["players"][number];
+interface Me {
+  x: number;
+  y: number;
+}
+interface ArenaConfig {
+  speed: number;
+  player_radius: number;
+  width: number;
+  height: number;
+}
+
+const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+
+export async function play(baseUrl: string): Promise<string | null> {
+  const client = new SkirmishClient(baseUrl, { WebSocket: WebSocketImpl, maxRetries: 2 });
+  const me = await client.guest("ada");
+  const modes = await client.modes();
+  const arena = modes.find((m) => m.name === "arena");
+  if (!arena) return null;
+
+  let access: MatchAccess;
+  try {
+    access = await client.queue("arena", { pollMs: 300, timeoutMs: 30_000, settings: { time_limit_seconds: 60 } });
+  } catch (err) {
+    if (err instanceof ApiError) return `${err.status} ${err.code}: ${err.message}`;
+    throw err;
+  }
+
+  const session: MatchSession<ArenaView, ArenaInput> = client.connect<ArenaView, ArenaInput>(access, {
+    pingIntervalMs: 1000,
+  });
+  const buffer = new SnapshotBuffer<SnapshotMessage<ArenaView>>({ tickRate: arena.tick_rate });
+  const predictor = new Predictor<Me, ArenaInput, ArenaConfig>({
+    predict: (s, input, cfg) => ({
+      x: clamp(s.x + (input.dx * cfg.speed) / 30, cfg.player_radius, cfg.width - cfg.player_radius),
+      y: clamp(s.y + (input.dy * cfg.speed) / 30, cfg.player_radius, cfg.height - cfg.player_radius),
+    }),
+  });
+  predictor.attach(session, (snap, s) => {
+    const row = snap.players.find((p) => p[0] === s.slot);
+    return row && row[6] ? { x: row[1], y: row[2] } : null;
+  });
+
+  session.on("welcome", (w) => buffer.setTickRate(w.tick_rate));
+  session.on("snapshot", (snap) => {
+    buffer.push(snap, session.clock.now());
+    const seq: number | null = session.sendInput({ dx: 1, dy: 0, aim: 0, fire: snap.tick % 10 === 0 });
+    void seq;
+  });
+  session.on("reconnecting", ({ attempt, delay, code }) => {
+    const text: string = `attempt ${attempt} in ${Math.round(delay)} ms after ${code}`;
+    void text;
+  });
+  session.on("error", (e) => {
+    if (e.code === "input_dropped" && e.seq !== undefined) void e.seq;
+  });
+
+  const players = buffer.view(session.clock.now(), (a, b, t) =>
+    interpolateRows<ArenaRow>(a.players, b.players, t, {
+      fields: [1, 2],
+      angles: [3],
+      snap: snapWhen({ maxDistance: 30, flags: [6] }),
+    }),
+  );
+  void players;
+  void predictor.state?.x;
+
+  const welcome = await session.ready;
+  const closed = await session.done;
+  const winner = closed.result ? closed.result.winner : null;
+  void welcome.last_seq;
+
+  const info = await client.getMatch(access.match_id);
+  const played: Settings = info.settings;
+  void played;
+  const replay = await client.replay(info.id);
+  const seqs = replay.inputs.map(([, , msg]) => (msg ? msg.seq : null));
+  void seqs;
+
+  const lobby = await client.createLobby({ mode: "arena", name: "mine", maxPlayers: 2, settings: { score_limit: 5 } });
+  const limits = arena.settings_schema.properties ?? {};
+  const chosen: Settings = {};
+  for (const [name, spec] of Object.entries(limits)) {
+    if (typeof spec.default === "number" && spec.maximum !== undefined) chosen[name] = Math.min(spec.default * 2, spec.maximum);
+  }
+  const changed = await client.setLobbySettings(lobby.id, chosen);
+  void changed.settings["score_limit"];
+  const ticket = await client.createTicket("arena", { settings: chosen });
+  void ticket.settings;
+  const page = await client.listLobbies({ limit: 10, after: null });
+  void page.next;
+  await client.setReady(lobby.id, true);
+  const seat: MatchAccess = await client.waitLobbyStarted(lobby.id, { pollMs: 500 });
+  void seat;
+
+  const action: "reconnect" | "refresh" | "final" = closeAction(1012);
+  const delay: number = backoffDelay(3, { afterRestart: false });
+  const pending = new PendingInputs();
+  pending.add(1, { type: "input", seq: 1, dx: 0 });
+  void action;
+  void delay;
+  return winner ?? me.player_id;
+}
