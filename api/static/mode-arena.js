@@ -1,5 +1,7 @@
-// Skirmish browser client: the arena's rendering, input and prediction.
+// Skirmish browser client: the arena's rendering and input.
 // A free-for-all top-down shooter: WASD/arrows move, the mouse aims, click or Space fires.
+// Our own player is predicted (the SDK's Predictor over the inputs the server has not
+// applied yet), the others interpolated (the SDK's SnapshotBuffer and interpolateRows).
 // Registers itself on window.SkirmishModes; app.js (loaded after) picks it by welcome.mode.
 // The renderer contract is described at the top of app.js.
 "use strict";
@@ -19,9 +21,14 @@
     constructor(match, kit) {
       this.match = match;
       this.kit = kit;
-      this.pending = []; // unacknowledged inputs {seq, dx, dy}
       this.flashes = new Map(); // slot → time of last hit
       this.aim = 0;
+      // our position: the last snapshot's, moved by every input it has not applied yet
+      this.predictor = new kit.Predictor({ predict: (s, input, cfg) => this.step(s, input, cfg) });
+      this.dispose = this.predictor.attach(match.session, (snap, session) => {
+        const row = this.row(snap, session.slot);
+        return row && row[ALIVE] && session.status === "running" ? { x: row[X], y: row[Y] } : null;
+      });
     }
 
     get config() {
@@ -38,8 +45,7 @@
     }
 
     last() {
-      const snaps = this.match.snapshots;
-      return snaps[snaps.length - 1];
+      return this.match.last;
     }
 
     row(snap, slot) {
@@ -48,12 +54,9 @@
 
     // ---- messages
 
-    onWelcome() {
-      this.pending = []; // anything not received before we left is gone
-    }
+    onWelcome() {}
 
     onSnapshot(snap, now) {
-      this.pending = this.pending.filter((i) => i.seq > snap.ack);
       const feed = [];
       for (const [kind, a, b] of snap.events || []) {
         if (kind === "hit") this.flashes.set(b, now);
@@ -87,51 +90,39 @@
       return `${fields.dx},${fields.dy},${fields.fire}`;
     }
 
-    inputSent(seq, fields) {
-      this.pending.push({ seq, dx: fields.dx, dy: fields.dy });
-      if (this.pending.length > 120) this.pending.shift();
-    }
+    inputSent() {} // the predictor follows the session's inputs
 
     // ---- prediction and interpolation
 
-    // server position of our player plus every input it has not applied yet
-    selfPosition() {
-      const snap = this.last();
-      const row = this.row(snap, this.match.slot);
-      if (!row) return null;
-      let x = row[X];
-      let y = row[Y];
-      if (!row[ALIVE] || this.match.status !== "running") return { x, y };
-      const { speed, player_radius: r, width, height } = this.config;
+    // one input's move (one tick), for the predictor
+    step(s, input, cfg) {
+      const { speed, player_radius: r, width, height } = { ...DEFAULT_CONFIG, ...cfg };
       const step = speed / this.match.tickRate;
       const clamp = this.kit.clamp;
-      for (const i of this.pending) {
-        if (i.seq <= snap.ack) continue;
-        x = clamp(x + i.dx * step, r, width - r);
-        y = clamp(y + i.dy * step, r, height - r);
-      }
-      return { x, y };
+      return {
+        x: clamp(s.x + input.dx * step, r, width - r),
+        y: clamp(s.y + input.dy * step, r, height - r),
+      };
     }
 
-    // other players: interpolate between the last two snapshots
-    interpolated(slot, now) {
-      const snaps = this.match.snapshots;
-      const [prev, last] = snaps.length > 1 ? snaps : [null, snaps[0]];
-      const b = this.row(last, slot);
-      const a = this.row(prev, slot);
-      if (!b) return null;
-      const p = { x: b[X], y: b[Y], aim: b[AIM] };
-      if (!a || !a[ALIVE] !== !b[ALIVE]) return p;
-      const tickMs = 1000 / this.match.tickRate;
-      if (Math.hypot(b[X] - a[X], b[Y] - a[Y]) > (this.config.speed / this.match.tickRate) * 4) {
-        return p;
-      }
-      const { clamp, lerp } = this.kit;
-      const t = clamp((now - last.at) / tickMs, 0, 1);
-      let da = b[AIM] - a[AIM];
-      while (da > Math.PI) da -= 2 * Math.PI;
-      while (da < -Math.PI) da += 2 * Math.PI;
-      return { x: lerp(a[X], b[X], t), y: lerp(a[Y], b[Y], t), aim: a[AIM] + da * t };
+    // where we are: predicted while alive in a running match, else the server's
+    selfPosition() {
+      const row = this.row(this.last(), this.match.slot);
+      if (!row) return null;
+      const predicted = row[ALIVE] && this.match.status === "running" ? this.predictor.state : null;
+      return predicted ? { x: predicted.x, y: predicted.y } : { x: row[X], y: row[Y] };
+    }
+
+    // the other players' rows, between the two snapshots around the buffer's render time;
+    // a respawn or a jump is not slid across the field
+    others(sample) {
+      const maxDistance = (this.config.speed / this.match.tickRate) * 4;
+      const rows = this.kit.interpolateRows(sample.a.players, sample.b.players || [], sample.t, {
+        fields: [X, Y],
+        angles: [AIM],
+        snap: this.kit.snapWhen({ x: X, y: Y, maxDistance, flags: [ALIVE] }),
+      });
+      return rows.filter((row) => row[SLOT] !== this.match.slot);
     }
 
     // ---- drawing
@@ -141,23 +132,22 @@
       const cfg = this.config;
       drawField(ctx, stage, cfg);
       const last = this.last();
+      const sample = this.match.buffer.sample(now);
       let drawn = 0;
-      if (last) {
-        this.drawShots(stage, now);
+      if (last && sample) {
+        this.drawShots(stage, sample);
         const online = new Set(last.online || []);
-        // own player last so it is on top
-        const rows = [...(last.players || [])]
-          .sort((a, b) => (a[SLOT] === this.match.slot) - (b[SLOT] === this.match.slot));
-        for (const row of rows) {
-          let pos;
-          if (row[SLOT] === this.match.slot) {
-            pos = this.selfPosition();
-            if (pos) pos.aim = this.match.status === "running" ? this.aim : row[AIM];
-          } else {
-            pos = this.interpolated(row[SLOT], now);
-          }
-          if (!pos) continue;
+        for (const row of this.others(sample)) {
+          const pos = { x: row[X], y: row[Y], aim: row[AIM] };
           this.drawPlayer(stage, row, pos, now, online.has(row[SLOT]));
+          drawn++;
+        }
+        // own player last so it is on top
+        const mine = this.row(last, this.match.slot);
+        const pos = this.selfPosition();
+        if (mine && pos) {
+          pos.aim = this.match.status === "running" ? this.aim : mine[AIM];
+          this.drawPlayer(stage, mine, pos, now, online.has(mine[SLOT]));
           drawn++;
         }
       }
@@ -165,12 +155,12 @@
       return drawn;
     }
 
-    drawShots(stage, now) {
+    // the shots of the earlier snapshot drawn, moved on to the render time
+    drawShots(stage, sample) {
       const { ctx } = stage;
-      const last = this.last();
-      const dt = this.match.status === "running" ? Math.min(0.1, (now - last.at) / 1000) : 0;
+      const dt = this.match.status === "running" ? sample.t / this.match.tickRate : 0;
       const r = Math.max(2, 5 * stage.scale);
-      for (const [, owner, x, y, vx, vy] of last.shots || []) {
+      for (const [, owner, x, y, vx, vy] of sample.a.shots || []) {
         const p = stage.toCanvas(x + vx * dt, y + vy * dt);
         const tail = stage.toCanvas(x + vx * (dt - 0.04), y + vy * (dt - 0.04));
         ctx.strokeStyle = colorOf(owner);

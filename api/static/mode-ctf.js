@@ -1,8 +1,9 @@
 // Skirmish browser client: capture the flag's rendering and input.
 // Two teams (slot s plays for team s % 2: 0 blue on the left, 1 red on the right), fog of
 // war: the server sends each player only what their team sees. WASD/arrows move, Shift
-// sprints. No prediction: other players and we ourselves are drawn between the last two
-// snapshots. Registers itself on window.SkirmishModes; the contract is described in app.js.
+// sprints. No prediction: other players and we ourselves are drawn between the two
+// snapshots around the render time (the SDK's SnapshotBuffer and interpolateRows).
+// Registers itself on window.SkirmishModes; the contract is described in app.js.
 "use strict";
 
 (() => {
@@ -56,8 +57,7 @@
     }
 
     last() {
-      const snaps = this.match.snapshots;
-      return snaps[snaps.length - 1];
+      return this.match.last;
     }
 
     row(snap, slot) {
@@ -145,22 +145,26 @@
 
     inputSent() {}
 
-    // ---- interpolation (no prediction: the server's positions, one tick behind at most)
+    // ---- interpolation (no prediction: the server's positions, a little in the past)
 
-    position(slot, now) {
-      const snaps = this.match.snapshots;
-      const [prev, last] = snaps.length > 1 ? snaps : [null, snaps[0]];
-      const b = this.row(last, slot);
-      if (!b) return null;
-      const a = this.row(prev, slot);
-      const p = { x: b[X], y: b[Y] };
-      if (!a || a[JAILED] !== b[JAILED]) return p;
+    // The view at `now`: the later of the two snapshots around the render time, its
+    // players' positions blended from the earlier one's (a jump to jail is not slid).
+    view(now) {
+      const sample = this.match.buffer.sample(now);
+      if (!sample) return null;
       const cfg = this.config;
       const stride = (cfg.speed * cfg.sprint_factor) / this.match.tickRate;
-      if (Math.hypot(b[X] - a[X], b[Y] - a[Y]) > stride * 3) return p; // sent to jail
-      const { clamp, lerp } = this.kit;
-      const t = clamp((now - last.at) / (1000 / this.match.tickRate), 0, 1);
-      return { x: lerp(a[X], b[X], t), y: lerp(a[Y], b[Y], t) };
+      const rows = this.kit.interpolateRows(sample.a.players, sample.b.players || [], sample.t, {
+        fields: [X, Y],
+        snap: this.kit.snapWhen({ x: X, y: Y, maxDistance: stride * 3, flags: [JAILED] }),
+      });
+      const positions = new Map(rows.map((row) => [row[SLOT], { x: row[X], y: row[Y] }]));
+      return { players: rows, flags: sample.b.flags || [], positions };
+    }
+
+    position(slot, now) {
+      const view = this.view(now);
+      return (view && view.positions.get(slot)) || null;
     }
 
     // ---- drawing
@@ -168,15 +172,12 @@
     draw(stage, now) {
       const cfg = this.config;
       const last = this.last();
-      const players = last ? last.players || [] : [];
-      const positions = new Map();
-      for (const row of players) {
-        const pos = this.position(row[SLOT], now);
-        if (pos) positions.set(row[SLOT], pos);
-      }
+      const view = this.view(now);
+      const players = view ? view.players : [];
+      const positions = view ? view.positions : new Map();
       this.drawField(stage, cfg);
-      if (last) this.drawFog(stage, cfg, players, positions);
-      const flags = last ? last.flags || [] : [];
+      if (view) this.drawFog(stage, cfg, players, positions);
+      const flags = view ? view.flags : [];
       for (const flag of flags) {
         if (flag[F_STATUS] !== "carried") this.drawFlag(stage, cfg, flag, players, positions);
       }

@@ -266,6 +266,8 @@ SAMPLE_PATHS = [
     "/v1/auth/guest",
     "/v1/matchmaking/tickets/abc",
     "/static/app.js",
+    "/sdk/skirmish.js",
+    "/sdkx",
     "/openapi.json",
     "/healthz",
     "/readyz",

@@ -301,3 +301,18 @@ def test_quick_match_against_bot_in_chromium(live_server: ServerProcess, tmp_pat
             stop_bot(bot)
     assert bot is not None
     assert bot.returncode == 0, f"bot exited with {bot.returncode}{context()}"
+
+
+HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser")
+
+
+def test_the_page_never_renders_strings_as_html() -> None:
+    """Server-provided strings (names, lobby names, error messages, settings' descriptions)
+    become text only: no script of the page uses an HTML sink."""
+    static = Path(__file__).resolve().parents[2] / "api" / "static"
+    scripts = sorted(static.glob("*.js"))
+    assert len(scripts) >= 5, scripts
+    for script in scripts:
+        text = script.read_text()
+        for sink in HTML_SINKS:
+            assert sink not in text, f"{script.name} uses {sink}"
