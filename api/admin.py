@@ -1,4 +1,5 @@
-"""Operator routes: `GET /admin/stats`, `POST /admin/drain`. Not part of the public API.
+"""Operator routes: `GET /admin/stats`, `POST /admin/drain`, `POST /admin/announce`. Not
+part of the public API.
 
 They answer only `Authorization: Bearer <SKIRMISH_ADMIN_TOKEN>`, a secret of its own (a
 player token, however valid, is refused); with no admin token configured they do not
@@ -16,6 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.errors import error_response
+from api.routing import parse_body
+from api.schemas import AnnounceIn
 from api.services import PodServices
 
 
@@ -49,6 +52,16 @@ async def drain(request: Request) -> Response:
     return JSONResponse({"pod": services.settings.pod_name, "draining": True, "told": told})
 
 
+async def announce(request: Request) -> Response:
+    """`{"text"}` (1..500 visible characters): sent as `{"type": "announcement", "text",
+    "at"}` to every lobby socket and every match socket, on every pod."""
+    services: PodServices = request.app.state.services
+    body = await parse_body(request, AnnounceIn)
+    assert isinstance(body, AnnounceIn)
+    at = await services.push.announce(body.text)
+    return JSONResponse({"text": body.text, "at": at})
+
+
 def _guarded(method: str, handler: Any) -> Any:
     """Refuse before routing by method, so without the token no /admin route shows (405
     would tell that a path exists)."""
@@ -73,4 +86,10 @@ def admin_routes() -> list[Route]:
     return [
         Route("/admin/stats", _guarded("GET", stats), methods=ANY_METHOD, include_in_schema=False),
         Route("/admin/drain", _guarded("POST", drain), methods=ANY_METHOD, include_in_schema=False),
+        Route(
+            "/admin/announce",
+            _guarded("POST", announce),
+            methods=ANY_METHOD,
+            include_in_schema=False,
+        ),
     ]

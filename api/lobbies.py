@@ -1,7 +1,10 @@
 """Lobbies: players gather, get ready, and the host starts a match.
 
 Each change is a pure function of the lobby handed to the store's atomic update, so a full
-lobby can never take one more player, whatever the races.
+lobby can never take one more player, whatever the races. Each change that changed
+something is then pushed to the members' lobby sockets (`services.push`, the realtime
+side's lobby rooms). A private lobby is never listed, exists only for its members, and is
+joined with its code (POST /v1/lobbies/join).
 """
 
 from __future__ import annotations
@@ -11,20 +14,44 @@ import secrets
 from collections.abc import Callable
 
 from api.routing import Context, endpoint
-from api.schemas import LobbiesOut, LobbiesQuery, LobbyIn, LobbyOut, ReadyIn, SettingsIn
+from api.schemas import (
+    JoinCodeIn,
+    LobbiesOut,
+    LobbiesQuery,
+    LobbyIn,
+    LobbyOut,
+    ReadyIn,
+    SettingsIn,
+)
 from api.services import PodServices
 from api.views import lobby_out
 from game.matchmaking import Ticket, seat_teams
 from game.ratings import DEFAULT_RATING, rating_pool
 from skirmish.base import mode_settings
-from skirmish.base.errors import Conflict, Forbidden, NotFound, SkirmishError
+from skirmish.base.errors import CodeTaken, Conflict, Forbidden, NotFound, SkirmishError
 from skirmish.base.store.records import LobbyMember, LobbyRecord, MatchPlayer, MatchRecord, new_id
+
+# Join codes: no letters or digits that read alike (I 1 L, O 0), 31^6 ≈ 887 million codes.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+CODE_ATTEMPTS = 8  # codes drawn before giving up (another open lobby holds each one)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def require_visible(lobby: LobbyRecord, player_id: str) -> None:
+    """A private lobby does not exist for anyone but its members."""
+    if lobby.private and lobby.member(player_id) is None:
+        raise NotFound("lobby not found")
 
 
 async def existing(ctx: Context) -> LobbyRecord:
     lobby = await ctx.services.store.get_lobby(ctx.params["lobby_id"])
     if lobby is None:
         raise NotFound("lobby not found")
+    require_visible(lobby, ctx.me.player_id)
     return lobby
 
 
@@ -49,7 +76,7 @@ def require_member(lobby: LobbyRecord, player_id: str) -> None:
 async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
     """Create a lobby; the caller becomes its host and first member (409 `already_in_lobby`
     while the caller is in another open lobby: a player gathers in one at a time; 422
-    `invalid_settings` if the mode refuses the settings)."""
+    `invalid_settings` if the mode refuses the settings). A private one gets a join code."""
     mode = ctx.services.modes.get(body.mode)
     if mode is None:
         raise NotFound(f"unknown mode {body.mode!r}; see GET /v1/modes")
@@ -67,18 +94,34 @@ async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
         members=(LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name),),
         created_at=ctx.services.clock(),
     )
-    await ctx.services.store.add_lobby(lobby)
+    lobby = await add_lobby(ctx.services, lobby, body.private)
     return lobby_out(ctx.services, lobby, ctx.me.player_id)
+
+
+async def add_lobby(services: PodServices, lobby: LobbyRecord, private: bool) -> LobbyRecord:
+    """Store a new lobby; a private one with a code no other open lobby holds."""
+    if not private:
+        await services.store.add_lobby(lobby)
+        return lobby
+    for _ in range(CODE_ATTEMPTS):
+        coded = lobby.model_copy(update={"code": new_code()})
+        try:
+            await services.store.add_lobby(coded)
+        except CodeTaken:
+            continue
+        return coded
+    raise Conflict("no free join code found; try again")
 
 
 @endpoint("GET", "/v1/lobbies", response=LobbiesOut, query=LobbiesQuery, errors=(404,))
 async def list_lobbies(ctx: Context) -> LobbiesOut:
     """Open lobbies, oldest first, a page at a time."""
     query: LobbiesQuery = ctx.query
-    lobbies = sorted(await ctx.services.store.open_lobbies(), key=_position)
+    listed = [lb for lb in await ctx.services.store.open_lobbies() if not lb.private]
+    lobbies = sorted(listed, key=_position)
     if query.after is not None:
         last = await ctx.services.store.get_lobby(query.after)
-        if last is None:
+        if last is None or last.private:
             raise NotFound("after: no such lobby (pass the `next` of the previous page)")
         lobbies = [lb for lb in lobbies if _position(lb) > _position(last)]
     page = lobbies[: query.limit]
@@ -100,18 +143,33 @@ async def get_lobby(ctx: Context) -> LobbyOut:
     return lobby_out(ctx.services, await existing(ctx), ctx.me.player_id)
 
 
-async def change(ctx: Context, transition: Callable[[LobbyRecord], LobbyRecord]) -> LobbyOut:
-    lobby = await ctx.services.store.update_lobby(ctx.params["lobby_id"], transition)
+Transition = Callable[[LobbyRecord], LobbyRecord]
+
+
+async def changed(ctx: Context, lobby_id: str, transition: Transition) -> tuple[LobbyRecord, bool]:
+    """Apply `transition` atomically; and whether it changed the lobby (the store bumped
+    its revision): the caller then pushes the change to the lobby's sockets."""
+    seen: list[int] = []
+
+    def tracked(current: LobbyRecord) -> LobbyRecord:
+        seen.append(current.revision)  # (the store may try more than once)
+        return transition(current)
+
+    lobby = await ctx.services.store.update_lobby(lobby_id, tracked)
+    return lobby, lobby.revision != seen[-1]
+
+
+async def change(ctx: Context, transition: Transition, event: str) -> LobbyOut:
+    lobby, is_new = await changed(ctx, ctx.params["lobby_id"], transition)
+    if is_new:
+        await ctx.services.push.lobby_changed(event, lobby)
     return lobby_out(ctx.services, lobby, ctx.me.player_id)
 
 
-@endpoint("POST", "/v1/lobbies/{lobby_id}/join", response=LobbyOut, errors=(404, 409))
-async def join_lobby(ctx: Context) -> LobbyOut:
-    """Join an open lobby (joining twice is harmless; 409 `already_in_lobby` while in
-    another open one)."""
-    me = LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name)
-
+def joiner(me: LobbyMember, by_code: bool) -> Transition:
     def join(lobby: LobbyRecord) -> LobbyRecord:
+        if not by_code:
+            require_visible(lobby, me.player_id)
         require_open(lobby)
         if lobby.member(me.player_id):
             return lobby
@@ -119,7 +177,29 @@ async def join_lobby(ctx: Context) -> LobbyOut:
             raise Conflict("lobby is full")
         return lobby.model_copy(update={"members": (*lobby.members, me)})
 
-    return await change(ctx, join)
+    return join
+
+
+@endpoint("POST", "/v1/lobbies/{lobby_id}/join", response=LobbyOut, errors=(404, 409))
+async def join_lobby(ctx: Context) -> LobbyOut:
+    """Join an open lobby (joining twice is harmless; 409 `already_in_lobby` while in
+    another open one). A private lobby is joined with its code instead."""
+    me = LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name)
+    return await change(ctx, joiner(me, by_code=False), "joined")
+
+
+@endpoint("POST", "/v1/lobbies/join", body=JoinCodeIn, response=LobbyOut, errors=(404, 409))
+async def join_by_code(ctx: Context, body: JoinCodeIn) -> LobbyOut:
+    """Join a private lobby with its code (404 if no open lobby holds it; otherwise as a
+    join by id)."""
+    found = await ctx.services.store.lobby_by_code(body.code.upper())
+    if found is None:
+        raise NotFound("no open lobby has this code")
+    me = LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name)
+    lobby, is_new = await changed(ctx, found.id, joiner(me, by_code=True))
+    if is_new:
+        await ctx.services.push.lobby_changed("joined", lobby)
+    return lobby_out(ctx.services, lobby, ctx.me.player_id)
 
 
 @endpoint("POST", "/v1/lobbies/{lobby_id}/leave", response=LobbyOut, errors=(403, 404, 409))
@@ -128,6 +208,7 @@ async def leave_lobby(ctx: Context) -> LobbyOut:
     player_id = ctx.me.player_id
 
     def leave(lobby: LobbyRecord) -> LobbyRecord:
+        require_visible(lobby, player_id)
         require_open(lobby)
         require_member(lobby, player_id)
         members = tuple(m for m in lobby.members if m.player_id != player_id)
@@ -136,7 +217,10 @@ async def leave_lobby(ctx: Context) -> LobbyOut:
         host = lobby.host_id if lobby.host_id != player_id else members[0].player_id
         return lobby.model_copy(update={"members": members, "host_id": host})
 
-    return await change(ctx, leave)
+    lobby, is_new = await changed(ctx, ctx.params["lobby_id"], leave)
+    if is_new:
+        await ctx.services.push.lobby_changed("left" if lobby.members else "closed", lobby)
+    return lobby_out(ctx.services, lobby, player_id)
 
 
 @endpoint(
@@ -151,6 +235,7 @@ async def set_ready(ctx: Context, body: ReadyIn) -> LobbyOut:
     player_id = ctx.me.player_id
 
     def ready(lobby: LobbyRecord) -> LobbyRecord:
+        require_visible(lobby, player_id)
         require_open(lobby)
         require_member(lobby, player_id)
         members = tuple(
@@ -159,7 +244,7 @@ async def set_ready(ctx: Context, body: ReadyIn) -> LobbyOut:
         )
         return lobby.model_copy(update={"members": members})
 
-    return await change(ctx, ready)
+    return await change(ctx, ready, "ready")
 
 
 @endpoint(
@@ -188,7 +273,7 @@ async def change_settings(ctx: Context, body: SettingsIn) -> LobbyOut:
         members = tuple(m.model_copy(update={"ready": False}) for m in current.members)
         return current.model_copy(update={"settings": settings, "members": members})
 
-    return await change(ctx, choose)
+    return await change(ctx, choose, "settings")
 
 
 @endpoint("POST", "/v1/lobbies/{lobby_id}/start", response=LobbyOut, errors=(403, 404, 409))
@@ -202,6 +287,7 @@ async def start_lobby(ctx: Context) -> LobbyOut:
     match_id = "m_" + lobby_id.removeprefix("l_")
 
     def start(current: LobbyRecord) -> LobbyRecord:
+        require_visible(current, player_id)
         if current.status == "started" and current.match_id == match_id:
             if current.host_id != player_id:
                 raise Forbidden("only the host can start the lobby")
@@ -213,8 +299,8 @@ async def start_lobby(ctx: Context) -> LobbyOut:
         return current.model_copy(update={"status": "started", "match_id": match_id})
 
     # The lobby flips first (atomically, rules re-checked against the current lobby); the
-    # match is written from the very members that flip saw.
-    lobby = await services.store.update_lobby(lobby_id, start)
+    # match is written from the very members that flip saw, then the members are told.
+    lobby, _ = await changed(ctx, lobby_id, start)
     match = MatchRecord(
         id=match_id,
         mode=lobby.mode,
@@ -225,6 +311,9 @@ async def start_lobby(ctx: Context) -> LobbyOut:
     )
     with contextlib.suppress(Conflict):  # written already by an earlier, interrupted start
         await services.store.add_match(match)
+    # Told again on a retry (sockets take no lobby they have): the start that was
+    # interrupted may have been so before its members were told.
+    await services.push.lobby_changed("started", lobby)
     return lobby_out(services, lobby, player_id)
 
 

@@ -1,4 +1,4 @@
-"""GET /v1/protocol.json: the match socket's protocol as a JSON Schema document.
+"""GET /v1/protocol.json: the WebSocket protocol (match and lobby sockets) as JSON Schema.
 
 Public, like GET /v1/modes: it describes every WebSocket message, each offered mode's
 input and view included (skirmish/base/protocol_schema.py; docs/protocol.md). The

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from skirmish.base.store.records import id_pattern
+from skirmish.base.text import visible
 
 # Letters of any script (with their combining marks), digits, and a little punctuation; no
 # control or invisible formatting characters, so one name cannot pass for another. Spelled
@@ -19,12 +19,6 @@ from skirmish.base.store.records import id_pattern
 # document calls invalid, and refuse `" "`-padded ones it calls valid).
 WORD = r"\p{L}\p{M}\p{N}_"
 NAME_PATTERN = rf"^ *[{WORD}][{WORD} .'\-]*$"
-
-
-def visible(text: str) -> str:
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
-        raise ValueError("must not contain control or invisible characters")
-    return text
 
 
 def trimmed(text: str) -> str:
@@ -123,6 +117,23 @@ class LobbyIn(Body):
     settings: dict[str, Any] | None = Field(
         None, description="the mode's settings (see its `settings_schema`); defaults if left out"
     )
+    private: bool = Field(
+        False,
+        description="a private lobby is never listed and is joined only with its `code` "
+        "(POST /v1/lobbies/join)",
+    )
+
+
+CODE_PATTERN = r"^[A-Za-z0-9]{6}$"
+
+
+class JoinCodeIn(Body):
+    code: str = Field(
+        min_length=6,
+        max_length=6,
+        pattern=CODE_PATTERN,
+        description="a private lobby's join code, as its members see it (any letter case)",
+    )
 
 
 class SettingsIn(Body):
@@ -150,6 +161,17 @@ class LobbyOut(Body):
     members: list[LobbyMemberOut]
     created_at: datetime
     match: MatchAccess | None = None
+    private: bool = False
+    code: str | None = Field(
+        None,
+        description="a private lobby's join code: shown to its members while it is open "
+        "(null otherwise)",
+    )
+    revision: int = Field(
+        0,
+        description="counts the lobby's changes: of two bodies of one lobby (a response, "
+        "a lobby socket's push), the higher revision is the newer",
+    )
 
 
 class LobbiesQuery(BaseModel):
@@ -200,6 +222,21 @@ class ReplayOut(Body):
     inputs: list[list[Any]] = Field(
         description="[tick, slot, input message or null (the player left)], in applied order"
     )
+
+
+def nonblank(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("must hold more than white space")
+    return text
+
+
+class AnnounceIn(Body):
+    """POST /admin/announce: what every socket on every pod is told."""
+
+    text: Annotated[
+        str, Field(min_length=1, max_length=500), AfterValidator(visible), AfterValidator(nonblank)
+    ]
 
 
 class ErrorDetail(Body):

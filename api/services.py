@@ -13,7 +13,22 @@ from api.ratelimit import RateLimiter
 from game.modes import AnyMode
 from skirmish.base.settings import Settings
 from skirmish.base.store import Store
+from skirmish.base.store.records import LobbyRecord
 from skirmish.base.tokens import TokenService
+
+
+class LobbyPush(Protocol):
+    """Where the API tells the sockets what it changed (the realtime side's lobby rooms)."""
+
+    async def lobby_changed(self, event: str, lobby: LobbyRecord) -> None:
+        """`lobby` (as stored) changed by `event` (`joined`, `left`, `ready`, `settings`,
+        `started`, `closed`): to every member's lobby socket, on every pod. Never raises:
+        the change is made whether or not it could be pushed."""
+        ...
+
+    async def announce(self, text: str) -> str:
+        """To every lobby and match socket on every pod; returns when it was said (ISO)."""
+        ...
 
 
 class PodServices(Protocol):
@@ -31,6 +46,8 @@ class PodServices(Protocol):
     def clock(self) -> Callable[[], float]: ...
     @property
     def limiter(self) -> RateLimiter | None: ...
+    @property
+    def push(self) -> LobbyPush: ...
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -50,8 +50,11 @@ def ticket_out(services: PodServices, ticket: TicketRecord) -> TicketOut:
 
 
 def lobby_out(services: PodServices, lobby: LobbyRecord, viewer: str | None) -> LobbyOut:
+    """The lobby as `viewer` sees it: a member gets their match access once it started,
+    and a private lobby's code while it is open."""
+    member = bool(viewer and lobby.member(viewer))
     access = None
-    if lobby.match_id and viewer and lobby.member(viewer):
+    if lobby.match_id and viewer and member:
         access = match_access(services, viewer, lobby.match_id)
     return LobbyOut(
         id=lobby.id,
@@ -66,6 +69,9 @@ def lobby_out(services: PodServices, lobby: LobbyRecord, viewer: str | None) -> 
         ],
         created_at=when(lobby.created_at),
         match=access,
+        private=lobby.private,
+        code=lobby.code if member and lobby.status == "open" else None,
+        revision=lobby.revision,
     )
 
 

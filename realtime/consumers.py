@@ -80,7 +80,7 @@ class MatchConsumer(DirectWebsocketConsumer):
         origin_error = self.scope.get("origin_error")
         if origin_error is not None:
             await self._refuse(CloseCode.FORBIDDEN, "origin_not_allowed", origin_error)
-        claims = self.scope.get("match_claims")
+        claims = self.scope.get("claims")  # a match token's (ws_auth.py)
         if claims is None:
             await self._refuse(CloseCode.UNAUTHORIZED, "unauthorized", self.scope["auth_error"])
         self.match_id = self.scope["url_route"]["kwargs"]["match_id"]

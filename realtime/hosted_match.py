@@ -18,6 +18,7 @@ import orjson
 from game.modes import AnyMode, Outcome
 from realtime import messages, metrics
 from realtime.fanout import Outlet
+from realtime.input_record import Entry, InputRecord
 from skirmish.base.store.records import MatchRecord
 
 INPUT_BUFFER = 4  # inputs waiting per player; the oldest is dropped, and said so (latency)
@@ -68,6 +69,7 @@ class HostedMatch:
         clock: Callable[[], float],
         record_inputs: bool = False,
         budget: StepBudget | None = None,
+        record_limit: int = 200_000,
     ) -> None:
         self.id = record.id
         self.clock = clock
@@ -79,10 +81,10 @@ class HostedMatch:
         self.start_deadline = start_deadline
         self.seats = [Seat(p.player_id, p.name, p.slot) for p in record.players]
         self.outcome: Outcome | None = None
-        # Opt-in (it costs memory): every input as applied, [tick, slot, message] (None: the
-        # player left and stands still). With the seed it replays the match exactly.
-        self.record_inputs = record_inputs
-        self.input_log: list[list[Any]] = []
+        # Every input as applied, [tick, slot, message] (None: the player left and stands
+        # still): with the seed it replays the match exactly (realtime/input_record.py).
+        self.record_limit = record_limit
+        self.inputs = InputRecord(record_limit) if record_inputs else None
         self.budget = budget or StepBudget.for_rate(mode.tick_rate)
         # ticks whose step overran the budget, the last `overrun_limit + 1` of them
         self.overruns: deque[int] = deque(maxlen=self.budget.overrun_limit + 1)
@@ -106,8 +108,8 @@ class HostedMatch:
             # What waited is forgotten, and `welcome.last_seq` says so: the client resends it.
             seat.inbox.clear()
             seat.last_seq = seat.applied_seq
-            if self.record_inputs and self.status == "running":
-                self.input_log.append([self.tick + 1, seat.slot, None])
+            if self.inputs is not None and self.status == "running":
+                self.inputs.add([self.tick + 1, seat.slot, None])
             self._announce_presence()
 
     @property
@@ -171,12 +173,12 @@ class HostedMatch:
         if self.status != "running":
             return None
         tick = self.tick + 1  # counted once stepped: a step that raises leaves the last one
-        inputs = []
+        inputs, record = [], self.inputs
         for seat in self.seats:  # each seat's next input, or the one it holds (inlined: hot)
             if seat.inbox:
                 seat.applied_seq, seat.held, message = seat.inbox.popleft()
-                if self.record_inputs:
-                    self.input_log.append([tick, seat.slot, message])
+                if record is not None:
+                    record.add([tick, seat.slot, message])
             inputs.append(seat.held)
         began = perf_counter()
         self.state = self.mode.step(self.state, inputs, tick)
@@ -202,7 +204,8 @@ class HostedMatch:
     # -- checkpoints ---------------------------------------------------------------------
 
     def checkpoint(self) -> dict[str, Any]:
-        """Enough to carry on elsewhere: the state and each seat's input sequence."""
+        """Enough to carry on elsewhere: the state and each seat's input sequence. Write it
+        with `unsaved_inputs()`: `inputs_at` counts them in."""
         return {
             "version": 1,
             "match_id": self.id,
@@ -211,9 +214,17 @@ class HostedMatch:
             "status": self.status,
             "state": self.mode.dump_state(self.state),
             "seats": [[s.last_seq, s.applied_seq] for s in self.seats],
-            # The replay must cover the whole match, across pods.
-            "inputs": self.input_log if self.record_inputs else None,
+            "inputs_at": None if self.inputs is None else len(self.inputs),
         }
+
+    def unsaved_inputs(self) -> list[Entry]:
+        """The inputs recorded since the last checkpoint was written."""
+        return [] if self.inputs is None else self.inputs.pending()
+
+    def inputs_saved(self, count: int) -> None:
+        """A checkpoint was written with the first `count` unsaved inputs."""
+        if self.inputs is not None:
+            self.inputs.written(count)
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
         """Continue from a checkpoint: the players reconnect and stand still until they act.
@@ -225,13 +236,23 @@ class HostedMatch:
         self.status = checkpoint["status"]
         for seat, (_, applied_seq) in zip(self.seats, checkpoint["seats"], strict=True):
             seat.last_seq = seat.applied_seq = int(applied_seq)
-        if self.record_inputs:
-            self.input_log = list(checkpoint.get("inputs") or [])
+        if self.inputs is not None:
+            self.inputs = self._record_from(checkpoint)
             # Between that checkpoint and now the players stood still (held inputs reset).
-            self.input_log.extend([self.tick + 1, seat.slot, None] for seat in self.seats)
+            for seat in self.seats:
+                self.inputs.add([self.tick + 1, seat.slot, None])
+
+    def _record_from(self, checkpoint: dict[str, Any]) -> InputRecord:
+        saved = checkpoint.get("inputs_at")
+        if isinstance(saved, int):
+            return InputRecord(self.record_limit, saved)
+        record = InputRecord(self.record_limit)  # written by a version that kept them inside
+        for entry in checkpoint.get("inputs") or ():
+            record.add(entry)
+        return record
 
     def replay(self) -> dict[str, Any]:
-        """Everything needed to replay the match with game.replay."""
+        """What game.replay needs besides the inputs (the record: see `unsaved_inputs`)."""
         return {
             "match_id": self.id,
             "mode": self.mode.name,
@@ -240,7 +261,6 @@ class HostedMatch:
             "seed": self.record.seed,
             "players": len(self.seats),
             "ticks": self.tick,
-            "inputs": self.input_log,
         }
 
     def _send_snapshot(self) -> None:

@@ -1,8 +1,10 @@
 """The channel layer between pods, from configuration.
 
-Only pod-to-pod traffic rides the layer (one batch per tick per pod pair, see relay.py);
-sockets of a match hosted in the same process never touch it. Several Redis hosts shard
-channels by consistent hashing: every pod must list the same hosts in the same order.
+Only pod-to-pod traffic rides the layer (one batch per tick per pod pair, see relay.py,
+and the groups of lobby rooms, which each pod joins with its relay's channel: see
+room_bus.py); sockets of a match hosted in the same process never touch it. Several Redis
+hosts shard channels by consistent hashing: every pod must list the same hosts in the same
+order.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):
             if reply is None:  # BZPOPMIN's own timeout: nothing came
                 continue
             message: dict[str, Any] = self.deserialize(reply[1])
-            if message.pop("__asgi_channel__", channel) == channel:
+            if addressed_to(message.pop("__asgi_channel__", channel), channel):
                 return message
 
     def _acknowledgement_due(self, index: int) -> bool:
@@ -231,12 +233,21 @@ class ShardSafeRedisChannelLayer(RedisChannelLayer):
             await super()._clean_receive_backup(index, channel)
 
 
+def addressed_to(target: Any, channel: str) -> bool:
+    """Whether a message read from a process-local channel's key is for `channel`: `send`
+    names one channel, `group_send` the list of the group's channels in this process."""
+    return target == channel or (isinstance(target, list) and channel in target)
+
+
 class StockLayerCalls:
-    """Any channels layer as the relay's `RelayLayer`, through its stock calls: `send` waits
-    for the layer's reply and `receive` goes through its own receive machinery."""
+    """Any channels layer as the relay's `RelayLayer` and the room bus's `GroupLayer`,
+    through its stock calls: `send` waits for the layer's reply and `receive` goes through
+    its own receive machinery."""
 
     def __init__(self, layer: Any) -> None:
         self.layer = layer
+        # A layer without one (RedisPubSubChannelLayer) keeps its groups until discarded.
+        self.group_expiry: int = int(getattr(layer, "group_expiry", 86400))
 
     async def new_channel(self, prefix: str = "specific") -> str:
         return str(await self.layer.new_channel(prefix=prefix))
@@ -251,18 +262,42 @@ class StockLayerCalls:
     async def close_dedicated(self) -> None:
         return None
 
+    async def group_add(self, group: str, channel: str) -> None:
+        await self.layer.group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        await self.layer.group_discard(group, channel)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        await self.layer.group_send(group, message)
+
 
 LAYER_CLASSES = {"redis": ShardSafeRedisChannelLayer, "pubsub": RedisPubSubChannelLayer}
 
 
+GROUP_EXPIRY_SECONDS = 3600
+
+
 def build_layer(
-    kind: str, hosts: list[str], *, capacity: int, expiry: int, prefix: str = "skirmish"
+    kind: str,
+    hosts: list[str],
+    *,
+    capacity: int,
+    expiry: int,
+    prefix: str = "skirmish",
+    group_expiry: int = GROUP_EXPIRY_SECONDS,
 ) -> ShardSafeRedisChannelLayer | StockLayerCalls:
     if kind == "redis":
         # capacity counts a whole channel's backlog: at 30 batches/s per peer, 1000 rides
         # out a 30 s stall; expiry drops batches nobody read (stale game state) quickly.
+        # A group member not added again within group_expiry is dropped: the room bus
+        # re-adds its pod's memberships every quarter of it (room_bus.py).
         return ShardSafeRedisChannelLayer(
-            hosts=hosts, prefix=prefix, capacity=capacity, expiry=expiry, group_expiry=3600
+            hosts=hosts,
+            prefix=prefix,
+            capacity=capacity,
+            expiry=expiry,
+            group_expiry=group_expiry,
         )
     if kind == "pubsub":
         return StockLayerCalls(RedisPubSubChannelLayer(hosts=hosts, prefix=prefix))

@@ -51,6 +51,15 @@ class LeaseKeeper:
                 log.warning("lost the lease of match %s; handing its players over", entry.hosted.id)
                 self.drop(entry.hosted)
 
+    async def save(self, hosted: HostedMatch, epoch: int) -> bool:
+        """Write the match's checkpoint with the inputs recorded since the last one; False
+        when a later lease epoch's checkpoint fences this one out (nothing is written)."""
+        entries = hosted.unsaved_inputs()
+        saved = await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), epoch, entries)
+        if saved:
+            hosted.inputs_saved(len(entries))
+        return saved
+
     async def checkpoint_all(self) -> None:
         """A pod that dies loses at most the play since its last checkpoint."""
         for owned in self.matches.snapshot():
@@ -59,9 +68,7 @@ class LeaseKeeper:
                 continue
             if self.expired(owned):
                 continue  # unrenewed (a long pause): the next tick hands it over
-            saved = await self.store.save_checkpoint(
-                hosted.id, hosted.checkpoint(), owned.lease.epoch
-            )
+            saved = await self.save(hosted, owned.lease.epoch)
             if saved or not self.matches.holds(owned):
                 continue
             if await self.directory.holder(hosted.id) == owned.lease:  # fence and lease disagree

@@ -46,6 +46,24 @@ class TokenBucket:
         return False
 
 
+class WindowCount:
+    """How many times something happened in the current window of `window` seconds (a
+    window starts with the first event after the last one ended)."""
+
+    __slots__ = ("count", "start", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.count = 0
+        self.start = 0.0
+
+    def add(self, now: float) -> int:
+        if now - self.start > self.window:
+            self.start, self.count = now, 0
+        self.count += 1
+        return self.count
+
+
 MAX_SWEEP_LAG = 1.0  # seconds late past which an idle sweep trusts no socket's silence
 
 
@@ -63,7 +81,13 @@ class SocketLimits:
     bad_limit: int = 20  # bad messages within `window` before the socket is closed (1008)
     window: float = 10.0
     idle_timeout: float = 30.0
-    max_sockets_per_player: int = 4
+    max_sockets_per_player: int = 4  # match and lobby sockets together
+    # A lobby socket's chat lines; dropped ones past chat_flood_limit within `window` close
+    # the socket with 1008. A lobby socket may be silent for lobby_idle_factor × idle_timeout.
+    chat_per_second: float = 1.0
+    chat_burst: float = 5.0
+    chat_flood_limit: int = 30
+    lobby_idle_factor: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> SocketLimits:
@@ -82,9 +106,12 @@ class SocketLimits:
 
 
 class GuardedSocket(Protocol):
-    """What the guard needs of a match socket (the consumer)."""
+    """What the guard needs of a socket (a match or a lobby consumer)."""
 
-    match_id: str
+    @property
+    def match_id(self) -> str | None:
+        """A player's sockets of one match replace each other; None: replaces none."""
+        ...
 
     @property
     def live(self) -> bool: ...
@@ -93,7 +120,7 @@ class GuardedSocket(Protocol):
 
 
 class SocketGuard:
-    """The pod's view of its match sockets: how many each player holds, and which are idle."""
+    """The pod's view of its sockets: how many each player holds, and which are idle."""
 
     def __init__(self, limits: SocketLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
@@ -112,7 +139,8 @@ class SocketGuard:
         player's socket of this same match: the new one is about to replace it.
         """
         held = [s for s in self.by_player.get(player_id, ()) if s.live]
-        others = sum(1 for s in held if s.match_id != socket.match_id)
+        match_id = socket.match_id
+        others = sum(1 for s in held if match_id is None or s.match_id != match_id)
         if others >= self.limits.max_sockets_per_player:
             self._store(player_id, held)
             return False
@@ -133,7 +161,7 @@ class SocketGuard:
 
     @property
     def sockets(self) -> int:
-        """Open match sockets on this pod (those the server closed no longer count)."""
+        """Open sockets on this pod (those the server closed no longer count)."""
         return sum(1 for held in self.by_player.values() for s in held if s.live)
 
     def sweep(self, lag: float = 0.0) -> bool:

@@ -143,7 +143,7 @@ class MatchClaims:
         log.info("match %s resumed from its checkpoint at tick %d", hosted.id, hosted.tick)
         # At once, under our epoch: the pod that wrote it may only be paused, and from now
         # on its late checkpoints are refused (a later owner's never are).
-        if not await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), lease.epoch):
+        if not await self.keeper.save(hosted, lease.epoch):
             # A later owner saved one already: our claim went stale meanwhile.
             with contextlib.suppress(Exception):
                 await self.keeper.directory.release(lease)

@@ -79,11 +79,16 @@ class MatchEnds:
         record = await self.store.update_match(hosted.id, finish)
         if record.result is None:
             raise RuntimeError(f"match {hosted.id} finished without a result")
+        await self.store.drop_inputs(hosted.id)  # no replay: the mode failed
         return record.result
 
     async def _rate(self, hosted: HostedMatch, outcome: Outcome) -> Result:
-        if hosted.record_inputs:  # before the result: a finished match has its replay
-            await self.store.save_replay(hosted.id, hosted.replay())
+        record = hosted.inputs
+        if record is not None and record.given_up:
+            log.warning("match %s: no replay kept, over %d inputs", hosted.id, record.limit)
+            await self.store.drop_inputs(hosted.id)
+        elif record is not None:  # before the result: a finished match has its replay
+            await self.store.save_replay(hosted.id, hosted.replay(), record.pending())
         return await record_result(self.store, hosted, outcome, self.wall_clock())
 
     async def _conclude(

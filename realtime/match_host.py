@@ -30,7 +30,7 @@ from realtime.owned_matches import OwnedMatch, OwnedMatches
 from realtime.ownership import MatchDirectory, MemoryMatchDirectory
 from realtime.relay import Relay
 from realtime.relay_edge import EdgeSide, RemoteMatch
-from realtime.relay_owner import OwnerSide, replace
+from realtime.relay_owner import OwnerSide, RemoteConnection, replace
 from realtime.tasks import cancel_and_wait
 from realtime.tick_scheduler import TickScheduler
 from skirmish.base.errors import Forbidden
@@ -126,7 +126,7 @@ class MatchHost:
         hosted = owned.hosted
         self.owned.remove(hosted)
         with contextlib.suppress(Exception):  # without it, the last periodic one serves
-            await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), owned.lease.epoch)
+            await self.keeper.save(hosted, owned.lease.epoch)
         with contextlib.suppress(Exception):
             await self.directory.release(owned.lease)
         told = len(hosted.connected_slots)
@@ -155,6 +155,24 @@ class MatchHost:
 
     def detach(self, match: Match, seat: Seat, connection: Outlet) -> None:
         match.disconnect(seat, connection)
+
+    def send_to_local_sockets(self, frame: bytes) -> int:
+        """A frame for every match socket on this pod (an announcement): the seats of its
+        matches and of the matches it relays. Seats whose sockets live on other pods are
+        left to those pods, which send it themselves. Returns how many it reached."""
+        seats = [seat for owned in self.owned for seat in owned.hosted.seats]
+        seats += [seat for remote in self.edge.remote.values() for seat in remote.conns.values()]
+        reached = 0
+        for seat in seats:
+            outlet = seat.connection
+            if (
+                outlet is not None
+                and not outlet.closed
+                and not isinstance(outlet, RemoteConnection)
+            ):
+                outlet.send_frame(frame)
+                reached += 1
+        return reached
 
     def on_batch(self, message: dict[str, Any]) -> None:
         """A batch from a peer pod: entries for our sockets of its matches (edge side), and

@@ -22,6 +22,12 @@ TICK_DURATION = Histogram(
 )
 WS_ERRORS = Counter("skirmish_ws_errors_total", "Client messages refused", ["code"])
 WS_CLOSES = Counter("skirmish_ws_closes_total", "Sockets closed by the server", ["code"])
+LOBBY_SOCKETS = Gauge("skirmish_lobby_sockets", "Lobby sockets open on this pod")
+ROOM_MESSAGES = Counter(
+    "skirmish_room_messages_total",
+    "Room messages this pod received (lobby changes, chat lines, announcements)",
+    ["kind"],
+)
 MATCH_ERRORS = Counter(
     "skirmish_match_errors_total", "Matches ended as no contest: their mode raised or ran slow"
 )

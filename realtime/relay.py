@@ -17,7 +17,8 @@ the same player. Snapshot bodies travel as the owner encoded them and reach the 
 untouched; acks are spliced per socket on the edge, as for local sockets.
 
 This module is the transport: the pod's channel and a `PodLink` per peer. The owner's end
-is relay_owner.py, the edge's end relay_edge.py.
+is relay_owner.py, the edge's end relay_edge.py. Other messages may reach the pod's
+channel too (a group the pod joined: room_bus.py): each type has its handler (`Relay.on`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ BATCH_TYPE = "relay.batch"
 Entry = list[Any]
 Message = dict[str, Any]
 OnBatch = Callable[[Message], None]
+OnMessage = Callable[[Message], None]
 
 
 class RelayLayer(Protocol):
@@ -178,6 +180,7 @@ class Relay:
         self.links: dict[str, PodLink] = {}
         self._conn_ids = itertools.count(1)
         self._receiver: asyncio.Task[None] | None = None
+        self._handlers: dict[str, OnMessage] = {}
 
     @property
     def enabled(self) -> bool:
@@ -197,6 +200,17 @@ class Relay:
         await asyncio.gather(*(link.close() for link in self.links.values()))
         if self.layer is not None:
             await self.layer.close_dedicated()
+
+    def on(self, kind: str, handler: OnMessage) -> None:
+        """Have `handler` take the messages of type `kind` that reach the pod's channel
+        (besides the relay's own batches). It is called on the reading task: it must not
+        block, and what it raises is logged."""
+        if kind == BATCH_TYPE:
+            raise ValueError(f"{BATCH_TYPE} is the relay's own")
+        self._handlers[kind] = handler
+
+    def off(self, kind: str) -> None:
+        self._handlers.pop(kind, None)
 
     def next_conn_id(self) -> int:
         return next(self._conn_ids)
@@ -232,8 +246,21 @@ class Relay:
                 log.exception("channel layer receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            if message.get("type") == BATCH_TYPE:
+            kind = message.get("type")
+            if kind == BATCH_TYPE:
                 self.hand_over(message, on_batch)
+            else:
+                self._dispatch(kind, message)
+
+    def _dispatch(self, kind: Any, message: Message) -> None:
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            log.debug("no handler for a %r message on the pod's channel", kind)
+            return
+        try:  # one bad message must not end the receiving
+            handler(message)
+        except Exception:
+            log.exception("handling a %r message failed", kind)
 
     def hand_over(self, message: Message, on_batch: OnBatch) -> None:
         """One batch received from a peer: note it on the peer's link, then act on it."""

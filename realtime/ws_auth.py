@@ -1,5 +1,7 @@
-"""Token middleware for match sockets: the match token travels as a subprotocol.
+"""Token middleware for sockets: the token travels as a subprotocol.
 
+A match socket offers its match token, a lobby socket its player token; one middleware per
+kind of socket verifies it with that kind's check (`SocketTokenMiddleware(inner, verify)`).
 Browsers cannot set headers on a WebSocket, and a token in the URL would end up in access
 logs; `new WebSocket(url, ["skirmish.v1", "token.<jwt>"])` avoids both. The middleware only
 reads and verifies; the consumer accepts first and then closes with a documented code, so a
@@ -13,7 +15,7 @@ it). Clients that are not browsers send no `Origin` and are let through.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,28 +91,51 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-class MatchTokenMiddleware(BaseMiddleware):
-    """Puts `match_claims` (or `auth_error`, or `origin_error`) into the scope of every socket."""
+class SocketTokenMiddleware(BaseMiddleware):
+    """Puts `claims` (what `verify` makes of the offered token; None with `auth_error`), or
+    `origin_error`, into the scope of every socket. `verify` raises Unauthorized."""
 
-    def __init__(self, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None):
+    def __init__(
+        self,
+        inner: Any,
+        verify: Callable[[str], Any],
+        origins: OriginPolicy | None = None,
+        *,
+        token_name: str = "token",
+    ):
         super().__init__(inner)
-        self.tokens = tokens
+        self.verify = verify
         self.origins = origins or OriginPolicy()
+        self.missing = f"missing token: offer the subprotocol 'token.<{token_name}>'"
+
+    @classmethod
+    def for_matches(
+        cls, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None
+    ) -> SocketTokenMiddleware:
+        """Match sockets: a match token (POST /v1/matches/{id}/token, a ticket, a lobby)."""
+        return cls(inner, tokens.verify_match, origins, token_name="match token")
+
+    @classmethod
+    def for_players(
+        cls, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None
+    ) -> SocketTokenMiddleware:
+        """Sockets of a player rather than of a seat (lobby rooms): the player token."""
+        return cls(inner, tokens.verify_player, origins, token_name="player token")
 
     @markcoroutinefunction  # it returns the inner app's coroutine: one await level less per frame
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         scope = dict(scope)
-        scope["match_claims"] = None
+        scope["claims"] = None
         origin = header(scope, b"origin")
         if not self.origins.allows(origin, header(scope, b"host")):
             scope["origin_error"] = f"origin not allowed: {str(origin)[:100]!r}"
             return self.inner(scope, receive, send)
         token = token_from_subprotocols(list(scope.get("subprotocols") or ()))
         if token is None:
-            scope["auth_error"] = "missing token: offer the subprotocol 'token.<match token>'"
+            scope["auth_error"] = self.missing
         else:
             try:
-                scope["match_claims"] = self.tokens.verify_match(token)
+                scope["claims"] = self.verify(token)
             except Unauthorized as exc:
                 scope["auth_error"] = exc.message
         return self.inner(scope, receive, send)

@@ -30,3 +30,9 @@ class Conflict(SkirmishError):
 
 class AlreadyInLobby(Conflict):
     code = "already_in_lobby"
+
+
+class CodeTaken(Conflict):
+    """A private lobby's join code is held by another open lobby: draw another."""
+
+    code = "code_taken"

@@ -1,9 +1,10 @@
-"""The match socket's protocol as one JSON Schema (draft 2020-12) document.
+"""The WebSocket protocol (match and lobby sockets) as one JSON Schema (draft 2020-12) document.
 
 `protocol_schema(modes)` describes every WebSocket message of docs/protocol.md: what a
-client sends (`clientMessage`: `input`, `ping`) and what the server sends
+client sends on a match socket (`clientMessage`: `input`, `ping`) and what the server sends
 (`serverMessage`: `welcome`, `waiting`, `start`, `snapshot`, `pong`, `error`, `result`,
-`reconnect`), each offered mode's input and view included. The API serves it at
+`reconnect`, `announcement`), each offered mode's input and view included, and the lobby
+socket's messages (`lobbySocket`). The API serves it at
 `GET /v1/protocol.json` (api/protocol.py).
 
 It is built from the definitions the server works with: each mode's `input_schema` (what
@@ -24,6 +25,10 @@ Layout of the document (`$defs`):
     inputEnvelope                      the input's own fields: `type`, `seq`
     snapshotFields                     the server's fields of every snapshot
     closeCode, errorCode               documented enums
+    lobbySocket/$defs/                 the lobby socket, /ws/lobbies/{lobby_id} (protocol_lobby.py):
+        clientMessage, serverMessage   every message either way
+        chat, lobby, chatLine, pong    its own messages (it shares ping, error,
+                                       announcement and reconnect)
     modes/$defs/<mode>/$defs/          one offered mode:
         inputFields                    its `input_schema`, as GET /v1/modes serves it
         input                          the whole input message of a match of this mode
@@ -47,6 +52,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from game.modes.base import JSON, GameMode
+from skirmish.base.protocol_lobby import announcement, lobby_socket
 from skirmish.base.protocol_tables import (
     CLIENT_MESSAGES,
     CLOSE_CODES,
@@ -64,45 +70,11 @@ from skirmish.base.protocol_tables import (
     SUBPROTOCOL,
     TEXT,
 )
-
-
-def _ref(*path: str) -> JSON:
-    return {"$ref": "#/$defs/" + "/$defs/".join(_escape(p) for p in path)}
-
-
-def _escape(name: str) -> str:
-    """A JSON Pointer token (RFC 6901)."""
-    return name.replace("~", "~0").replace("/", "~1")
-
-
-def _record(fields: JSON) -> JSON:
-    """An object with exactly these fields, every one required."""
-    return {
-        "type": "object",
-        "properties": fields,
-        "required": list(fields),
-        "additionalProperties": False,
-    }
-
-
-def _message(kind: str, description: str, fields: JSON) -> JSON:
-    return {"description": description, **_record({"type": {"const": kind}, **fields})}
-
-
-def _with_optional(schema: JSON, **fields: JSON) -> JSON:
-    """`schema` (an object schema) that may also carry these fields."""
-    return {**schema, "properties": {**schema["properties"], **fields}}
-
-
-def _one_of_consts(values: list[tuple[Any, str, str]], description: str) -> JSON:
-    """An enum whose every value is documented: `enum` for tools, `oneOf` for the words."""
-    return {
-        "description": description,
-        "enum": [value for value, _, _ in values],
-        "oneOf": [
-            {"const": value, "title": title, "description": text} for value, title, text in values
-        ],
-    }
+from skirmish.base.schema_parts import message as _message
+from skirmish.base.schema_parts import one_of_consts as _one_of_consts
+from skirmish.base.schema_parts import record as _record
+from skirmish.base.schema_parts import ref as _ref
+from skirmish.base.schema_parts import with_optional as _with_optional
 
 
 def _any_of(schemas: list[JSON]) -> JSON:
@@ -334,6 +306,7 @@ def mode_schemas(mode: GameMode[Any, Any]) -> JSON:
                     _ref("error"),
                     _ref("result"),
                     _ref("reconnect"),
+                    _ref("announcement"),
                 ]
             },
         },
@@ -368,25 +341,28 @@ def protocol_schema(modes: Mapping[str, GameMode[Any, Any]]) -> JSON:
             **_any_of([_ref("modes", name, "snapshot") for name in names]),
         },
         **_shared_messages(names),
+        "announcement": announcement(),
         "closeCode": _one_of_consts(
             list(CLOSE_CODES), "every close code the server sends (docs/protocol.md)"
         ),
         "errorCode": _one_of_consts(
             [(code, code, text) for code, text in ERROR_CODES.items()],
-            "every `error.code` the match socket sends",
+            "every `error.code` the match and lobby sockets send",
         ),
         "modes": {
             "description": "the modes this server offers, by name",
             "$defs": {mode.name: mode_schemas(mode) for mode in modes.values()},
         },
+        "lobbySocket": lobby_socket(),
     }
     document: JSON = {
         "$schema": DIALECT,
-        "title": "Skirmish match socket protocol (" + SUBPROTOCOL + ")",
+        "title": "Skirmish WebSocket protocol (" + SUBPROTOCOL + "): match and lobby sockets",
         "description": (
             "Every WebSocket message of a match (docs/protocol.md section 2): "
             "$defs/clientMessage and $defs/serverMessage; a match's own are "
-            "$defs/modes/$defs/<mode>/$defs/clientMessage and .../serverMessage. Frames "
+            "$defs/modes/$defs/<mode>/$defs/clientMessage and .../serverMessage. The lobby "
+            "socket's: $defs/lobbySocket/$defs/clientMessage and .../serverMessage. Frames "
             "hold UTF-8 JSON; numbers are finite. Close codes: $defs/closeCode."
         ),
         "oneOf": [_ref("clientMessage"), _ref("serverMessage")],

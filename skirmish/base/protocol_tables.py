@@ -65,24 +65,34 @@ SNAPSHOT_FIELDS: JSON = {
 
 # Every close code the server sends: realtime/close_codes.py's CloseCode, name and comment.
 CLOSE_CODES: tuple[tuple[int, str, str], ...] = (
-    (1000, "NORMAL", "the match is over"),
+    (1000, "NORMAL", "the match is over, or a lobby socket's lobby started, closed or was left"),
     (1008, "POLICY", "flooding, persistent bad input, a reader too slow for its backlog"),
     (1009, "TOO_BIG", "a frame over the size limit"),
-    (1011, "INTERNAL", "the match failed on the server"),
+    (1011, "INTERNAL", "the match (or the lobby socket's room) failed on the server"),
     (1012, "RESTART", "the pod restarts or the match moved: reconnect"),
     (4001, "UNAUTHORIZED", "missing, bad or expired token"),
-    (4003, "FORBIDDEN", "origin not allowed, token for another match, not a player of it"),
-    (4004, "NOT_FOUND", "no such match, or its mode is not played here"),
-    (4008, "IDLE", "sent nothing for the idle timeout while the match ran"),
+    (
+        4003,
+        "FORBIDDEN",
+        "origin not allowed, token for another match, not a player or lobby member",
+    ),
+    (4004, "NOT_FOUND", "no such match or lobby, or the match's mode is not played here"),
+    (
+        4008,
+        "IDLE",
+        "sent nothing for the idle timeout while the match ran (a lobby socket: twice it)",
+    ),
     (4009, "REPLACED", "the same player connected again elsewhere"),
     (4010, "MATCH_OVER", "the match is over: its result is at /v1/matches/{id}"),
-    (4029, "TOO_MANY_SOCKETS", "the player holds too many match sockets on this pod"),
+    (4029, "TOO_MANY_SOCKETS", "the player holds too many sockets (match and lobby) on this pod"),
 )
 
-# Every `error.code` the match socket sends, and when.
+# Every `error.code` the match and lobby sockets send, and when.
 ERROR_CODES: dict[str, str] = {
     "bad_json": "the frame is not JSON, or not a JSON object (NaN and infinities included)",
-    "unknown_type": "the message's `type` is not `input` or `ping`",
+    "unknown_type": (
+        "the message's `type` is not `input` or `ping` (a lobby socket: `chat` or `ping`)"
+    ),
     "invalid_message": "wrong, missing or extra fields, out-of-range or non-finite numbers",
     "rate_limited": (
         "a message over the socket's rate limits was dropped (one such error per 10 s "
@@ -92,21 +102,36 @@ ERROR_CODES: dict[str, str] = {
         "the input `seq` was pushed out of the full input buffer and is never applied "
         "(not a bad message: it does not count towards the 1008 close)"
     ),
-    "unauthorized": "the match token is missing, malformed, badly signed or expired (4001)",
-    "forbidden": "the token is for another match, or not for a player of it (4003)",
+    "unauthorized": (
+        "the token (a match token; a lobby socket: the player token) is missing, malformed, "
+        "badly signed or expired (4001)"
+    ),
+    "forbidden": (
+        "the token is for another match, or not for a player of it; or not a member of the "
+        "lobby (4003)"
+    ),
     "origin_not_allowed": "a browser page from an origin that is not allowed (4003)",
-    "too_many_connections": "too many match sockets of this player on the server (4029)",
-    "not_found": "no such match, or its mode is not played on this server (4004)",
+    "too_many_connections": (
+        "too many sockets (match and lobby) of this player on the server (4029)"
+    ),
+    "not_found": (
+        "no such match, or its mode is not played on this server; or no such lobby, a "
+        "private one included (4004)"
+    ),
     "match_over": "the match is over; its result is at GET /v1/matches/{id} (4010)",
     "server_restarting": "the server is restarting or the match moved: reconnect (1012)",
     "bad_request": "the match is owned by another server this one cannot reach (1011)",
     "replaced": "the same player connected again on another socket (4009)",
-    "idle_timeout": "nothing received while the match ran, for the idle timeout (4008)",
+    "idle_timeout": (
+        "nothing received while the match ran, for the idle timeout; on a lobby socket for "
+        "twice it (4008)"
+    ),
 }
 
 CLIENT_MESSAGES = ("input", "ping")
 SERVER_MESSAGES = (
     "welcome", "waiting", "start", "snapshot", "pong", "error", "result", "reconnect",
+    "announcement",
 )  # fmt: skip
 RECONNECT_REASONS = ("server_restarting",)
 MATCH_STATUSES = ("waiting", "running", "finished")
@@ -114,3 +139,24 @@ MATCH_STATUSES = ("waiting", "running", "finished")
 SLOT: JSON = {"type": "integer", "minimum": 0}
 COUNT: JSON = {"type": "integer", "minimum": 0}
 TEXT: JSON = {"type": "string", "minLength": 1}
+
+# -- the lobby socket (/ws/lobbies/{lobby_id}) ---------------------------------------------
+
+LOBBY_CLIENT_MESSAGES = ("chat", "ping")
+LOBBY_SERVER_MESSAGES = ("lobby", "chat", "announcement", "pong", "error", "reconnect")
+# What a `lobby` message says happened: realtime/lobby_messages.py's LOBBY_EVENTS.
+LOBBY_EVENTS: tuple[tuple[str, str], ...] = (
+    ("snapshot", "the lobby as it is: on connect, or after a change this socket missed"),
+    ("joined", "a player joined"),
+    ("left", "a player left (you, if you are no longer a member: the socket closes)"),
+    ("ready", "a member's ready mark changed"),
+    ("settings", "the host changed the settings (everyone's ready mark is cleared)"),
+    ("started", "the match started: `lobby.match` is your own match access"),
+    ("closed", "the last member left"),
+)
+# The fields of the lobby body (REST's LobbyOut, GET /v1/lobbies/{id}).
+LOBBY_FIELDS = (
+    "id", "name", "mode", "settings", "host_id", "max_players", "status", "members",
+    "created_at", "match", "private", "code", "revision",
+)  # fmt: skip
+CHAT_MAX_CHARS = 200  # realtime/lobby_messages.py's, after trimming

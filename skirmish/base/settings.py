@@ -67,9 +67,11 @@ class Settings(BaseSettings):
     match_join_timeout_seconds: float = Field(120.0, gt=0)
     matcher_interval_seconds: float = Field(0.25, gt=0)
     lobby_ttl_seconds: float = Field(3600.0, gt=0)
-    # Keep every applied input so finished matches can be replayed (GET .../replay): for
-    # debugging, anti-cheat review and determinism checks. Costs memory while a match runs.
-    record_replays: bool = False
+    # Record every applied input so finished matches can be replayed (GET .../replay,
+    # `skirmish replay`): the checkpoints write the record as the match goes, so a pod holds
+    # only the last few seconds of it. A match past 200,000 inputs keeps no replay.
+    record_replays: bool = True
+    replay_retention_seconds: float = Field(7 * 24 * 3600.0, gt=0)
 
     @property
     def channel_hosts(self) -> list[str]:

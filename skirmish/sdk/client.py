@@ -241,6 +241,11 @@ class SkirmishClient:
     async def get_match(self, match_id: str) -> MatchInfo:
         return MatchInfo.from_json(await self.request("GET", f"/v1/matches/{match_id}"))
 
+    async def replay(self, match_id: str) -> dict[str, Any]:
+        """A finished match's recording: seed, settings and every input as applied."""
+        recording: dict[str, Any] = await self.request("GET", f"/v1/matches/{match_id}/replay")
+        return recording
+
     async def match_token(self, match_id: str) -> MatchAccess:
         """A fresh match token, e.g. to rejoin after the old one expired."""
         return MatchAccess.from_json(await self.request("POST", f"/v1/matches/{match_id}/token"))

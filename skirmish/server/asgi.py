@@ -1,7 +1,8 @@
 """The ASGI application and how it is served.
 
     http, lifespan → the Starlette app (api/)
-    websocket      → token middleware → URLRouter → MatchConsumer (realtime/)
+    websocket      → URLRouter → /ws/matches/{id}: match token middleware → MatchConsumer
+                               → /ws/lobbies/{id}: player token middleware → LobbyConsumer
 
 Frames arrive through `DirectFramesProtocol` (realtime/ws_protocol.py): uvicorn's
 websockets-sansio protocol, plus an extension that hands a match consumer each inbound
@@ -25,7 +26,8 @@ from django.urls import path  # noqa: E402
 from api.app import build_app  # noqa: E402
 from realtime.consumers import MAX_FRAME_BYTES, MatchConsumer  # noqa: E402
 from realtime.limits import http_protocol  # noqa: E402
-from realtime.ws_auth import MatchTokenMiddleware, OriginPolicy  # noqa: E402
+from realtime.lobby_consumer import LobbyConsumer  # noqa: E402
+from realtime.ws_auth import OriginPolicy, SocketTokenMiddleware  # noqa: E402
 from realtime.ws_protocol import DirectFramesProtocol  # noqa: E402
 from skirmish.base.settings import Settings  # noqa: E402
 from skirmish.server.services import Services, build_services  # noqa: E402
@@ -39,11 +41,23 @@ def build_application(
     """The whole pod as one ASGI app. `consumer` serves match sockets (a benchmark passes
     a variant to compare against)."""
     http = build_app(services)
-    sockets = consumer.as_asgi(host=services.host, guard=services.guard)
-    websocket = MatchTokenMiddleware(
-        URLRouter([path("ws/matches/<str:match_id>", sockets)]),
-        services.tokens,
-        OriginPolicy(services.settings.allowed_origins),
+    origins = OriginPolicy(services.settings.allowed_origins)
+    matches = consumer.as_asgi(host=services.host, guard=services.guard)
+    lobbies = LobbyConsumer.as_asgi(
+        rooms=services.rooms, guard=services.guard, pod=services.settings.pod_name
+    )
+    tokens = services.tokens
+    websocket = URLRouter(
+        [
+            path(
+                "ws/matches/<str:match_id>",
+                SocketTokenMiddleware.for_matches(matches, tokens, origins),
+            ),
+            path(
+                "ws/lobbies/<str:lobby_id>",
+                SocketTokenMiddleware.for_players(lobbies, tokens, origins),
+            ),
+        ]
     )
     # lifespan must be routed too: ProtocolTypeRouter raises on scope types it lacks.
     return ProtocolTypeRouter({"http": http, "lifespan": http, "websocket": websocket})

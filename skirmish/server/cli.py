@@ -13,7 +13,7 @@ from skirmish.base.logs import log_config
 from skirmish.base.mode_loader import ModeConfigError
 from skirmish.base.settings import Settings
 from skirmish.sdk import bot
-from skirmish.server import cluster
+from skirmish.server import cluster, replay_check
 
 
 def redacted(url: str) -> str:
@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     local = commands.add_parser("cluster", help="local cluster: Redis, N pods, nginx in front")
     cluster.add_cluster_arguments(local)
     local.set_defaults(run=cluster.cluster_command)
+
+    check = commands.add_parser(
+        "replay", help="play a recorded match again and check its result bit for bit"
+    )
+    replay_check.add_replay_arguments(check)
+    check.set_defaults(run=replay_check.replay_command)
     return parser
 
 

@@ -149,6 +149,7 @@ DOCUMENTED: dict[tuple[str, str], tuple[int, set[int]]] = {
     ("GET", "/v1/lobbies"): (200, {401}),
     ("GET", "/v1/lobbies/{lobby_id}"): (200, {401, 404}),
     ("POST", "/v1/lobbies/{lobby_id}/join"): (200, {401, 404, 409}),
+    ("POST", "/v1/lobbies/join"): (200, {401, 404, 409, 413, 422}),
     ("POST", "/v1/lobbies/{lobby_id}/leave"): (200, {401, 403, 404, 409}),
     ("POST", "/v1/lobbies/{lobby_id}/ready"): (200, {401, 403, 404, 409, 413, 422}),
     ("POST", "/v1/lobbies/{lobby_id}/settings"): (200, {401, 403, 404, 409, 413, 422}),
@@ -163,6 +164,7 @@ WITH_BODY = {
     ("POST", "/v1/auth/guest"),
     ("POST", "/v1/matchmaking/tickets"),
     ("POST", "/v1/lobbies"),
+    ("POST", "/v1/lobbies/join"),
     ("POST", "/v1/lobbies/{lobby_id}/ready"),
     ("POST", "/v1/lobbies/{lobby_id}/settings"),
 }

@@ -20,6 +20,9 @@ LOBBY_KEYS = {
     "members",
     "created_at",
     "match",
+    "private",
+    "code",
+    "revision",
 }
 UNKNOWN = "l_0000000000000000"
 
@@ -114,7 +117,8 @@ def test_lobby_for_an_unknown_mode_is_not_found(api: Api) -> None:
         ({"mode": "arena", "name": "room", "max_players": "four"}, "max_players"),
         ({"mode": "arena", "name": "room", "max_players": 2.5}, "max_players"),
         ({"mode": "", "name": "room", "max_players": 4}, "mode"),
-        ({"mode": "arena", "name": "room", "max_players": 4, "private": True}, "private"),
+        ({"mode": "arena", "name": "room", "max_players": 4, "hidden": True}, "hidden"),
+        ({"mode": "arena", "name": "room", "max_players": 4, "private": "yes"}, "private"),
     ],
     ids=[
         "missing-name",
@@ -130,6 +134,7 @@ def test_lobby_for_an_unknown_mode_is_not_found(api: Api) -> None:
         "max-fraction",
         "empty-mode",
         "extra-field",
+        "private-string",
     ],
 )
 def test_invalid_lobby_bodies_are_rejected(api: Api, body: dict[str, Any], field: str) -> None:

@@ -138,7 +138,8 @@ def test_a_recorded_replay_is_served_once_finished(api: Api) -> None:
         "ticks": 3,
         "inputs": [[1, 0, {"type": "input", "seq": 1, "dx": 1, "dy": 0, "aim": 0, "fire": False}]],
     }
-    api.portal_call(api.services.store.save_replay, match_id, record)
+    header = {k: v for k, v in record.items() if k != "inputs"}
+    api.portal_call(api.services.store.save_replay, match_id, header, record["inputs"])
     finish_match(api, match_id)
     resp = ada.get(f"/v1/matches/{match_id}/replay")
     assert resp.status_code == 200 and resp.json() == record

@@ -256,7 +256,8 @@ def nginx_template_routes(path: str) -> str | None:
     template = (ROOT / "skirmish" / "server" / "nginx.conf.template").read_text()
     rest = re.search(r"location ~ (\^\S+) \{", template)
     assert rest and "location /ws/matches/ {" in template
-    if path.startswith("/ws/matches/"):
+    assert "location /ws/lobbies/ {" in template
+    if path.startswith(("/ws/matches/", "/ws/lobbies/")):
         return "ws"
     return "rest" if re.match(rest.group(1), path) else None
 
@@ -272,6 +273,7 @@ SAMPLE_PATHS = [
     "/healthz",
     "/readyz",
     "/ws/matches/m-123",
+    "/ws/lobbies/l-123",
     "/metrics",
     "/admin/drain",
     "/admin",

@@ -41,8 +41,11 @@ def frame(seq: int) -> str:
 
 
 def applied_seqs(hosted: HostedMatch, slot: int) -> list[int]:
-    """The seqs of `slot`'s inputs as the match applied them (its replay log)."""
-    return [m["seq"] for _, s, m in hosted.input_log if s == slot and m is not None]
+    """The seqs of `slot`'s inputs as the match applied them (its input record: all of it
+    still in memory, no checkpoint having written any in so short a match)."""
+    record = hosted.inputs
+    assert record is not None and record.saved == 0
+    return [m["seq"] for _, s, m in record.unsaved if s == slot and m is not None]
 
 
 async def test_inputs_waiting_when_the_socket_drops_are_applied_after_the_resend(

@@ -154,6 +154,24 @@ async def test_posting_and_exclusive_receiving_speak_the_stock_format(one_shard:
         await shut(layer)
 
 
+async def test_a_group_send_reaches_the_exclusive_reader_on_every_shard(
+    two_shards: list[str],
+) -> None:
+    """`group_send` names the list of the group's channels in a process where `send` names
+    one channel: the relay's reader (`receive_exclusive`) takes both, wherever a pod's
+    channel lands. The room bus (room_bus.py) joins groups with these channels."""
+    layer = build_layer("redis", two_shards, capacity=100, expiry=10)
+    channels = [await layer.new_channel(prefix=f"skirmish.pod.g{n}") for n in range(8)]
+    assert {layer.consistent_hash(c) for c in channels} == {0, 1}
+    for channel in channels:
+        await layer.group_add("lobby.l_1", channel)
+    await layer.group_send("lobby.l_1", {"type": "room.message", "n": 1})
+    for channel in channels:
+        received = await asyncio.wait_for(layer.receive_exclusive(channel), 2)
+        assert received == {"type": "room.message", "n": 1}
+    await shut(layer)
+
+
 async def test_posted_batches_reach_channels_on_both_shards(two_shards: list[str]) -> None:
     layer = build_layer("redis", two_shards, capacity=100, expiry=10)
     channels = [await layer.new_channel(prefix=f"skirmish.pod.q{n}") for n in range(24)]

@@ -38,7 +38,7 @@ def match(ticket_ids: list[str] | None = None, match_id: str | None = None) -> M
     )
 
 
-def lobby(max_players: int = 4, host: str | None = None) -> LobbyRecord:
+def lobby(max_players: int = 4, host: str | None = None, code: str | None = None) -> LobbyRecord:
     host = host or new_id("p")  # a player is in one open lobby at a time
     return LobbyRecord(
         id=new_id("l"),
@@ -48,6 +48,7 @@ def lobby(max_players: int = 4, host: str | None = None) -> LobbyRecord:
         max_players=max_players,
         members=(LobbyMember(player_id=host, name="Host"),),
         created_at=NOW,
+        code=code,
     )
 
 

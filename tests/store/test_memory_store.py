@@ -67,6 +67,18 @@ async def test_lobbies_expire_unless_written(store: MemoryStore, clock: Clock) -
     assert [lb.id for lb in await store.open_lobbies()] == [busy.id]
 
 
+async def test_a_private_lobbys_code_expires_with_it(store: MemoryStore, clock: Clock) -> None:
+    private = lobby(code="XY23ZQ")
+    await store.add_lobby(private)
+    clock.now += LOBBY_TTL - 1
+    await store.update_lobby(private.id, lambda current: current)  # renews both
+    clock.now += LOBBY_TTL - 1
+    assert await store.lobby_by_code("XY23ZQ") == private
+    clock.now += 2
+    assert await store.lobby_by_code("XY23ZQ") is None
+    await store.add_lobby(lobby(code="XY23ZQ"))  # free with its lobby gone
+
+
 async def test_matches_live_a_day_and_their_results_a_week(
     store: MemoryStore, clock: Clock
 ) -> None:

@@ -99,7 +99,7 @@ async def test_overlapping_matches_never_share_a_ticket(pods: list[RedisStore]) 
 
 async def test_key_lifetimes(pods: list[RedisStore], raw: Redis, prefix: str) -> None:
     store = pods[0]
-    t, lb, m = ticket("p1"), lobby(), match()
+    t, lb, m = ticket("p1"), lobby(code="QW34ER"), match()
     await store.add_ticket(t)
     await store.add_lobby(lb)
     await store.add_match(m)
@@ -110,6 +110,7 @@ async def test_key_lifetimes(pods: list[RedisStore], raw: Redis, prefix: str) ->
     assert 3500 < await raw.ttl(f"{prefix}:ticket:{t.id}") <= 3600
     assert 3500 < await raw.ttl(f"{prefix}:searching:p1") <= 3600
     assert 3500 < await raw.ttl(f"{prefix}:lobby:{lb.id}") <= 3600
+    assert 3500 < await raw.ttl(f"{prefix}:lobby-code:QW34ER") <= 3600  # expires with it
     assert ACTIVE_MATCH_TTL - 100 < await raw.ttl(f"{prefix}:match:{m.id}") <= ACTIVE_MATCH_TTL
     assert await raw.ttl(f"{prefix}:ratings:arena") == -1
 

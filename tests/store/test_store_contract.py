@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from skirmish.base.errors import AlreadyInLobby, Conflict, NotFound
+from skirmish.base.errors import AlreadyInLobby, CodeTaken, Conflict, NotFound
 from skirmish.base.store import MemoryStore, Store
 from skirmish.base.store.protocols import RatingChange
 from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, new_id
@@ -212,6 +212,54 @@ async def test_update_unknown_lobby(store: Store) -> None:
         await store.update_lobby("l_missing", joiner("p2"))
 
 
+async def test_a_write_that_changes_a_lobby_bumps_its_revision(store: Store) -> None:
+    lb = lobby()
+    await store.add_lobby(lb)
+    assert lb.revision == 0
+    joined = await store.update_lobby(lb.id, joiner("p2"))
+    assert joined.revision == 1
+    assert await store.update_lobby(lb.id, joiner("p2")) == joined  # no change: no revision
+    left = await store.update_lobby(lb.id, leaver("p2"))
+    assert left.revision == 2 and await store.get_lobby(lb.id) == left
+
+
+async def test_a_private_lobby_is_found_by_its_code_while_open(store: Store) -> None:
+    private, public = lobby(code="K7WQ2M"), lobby()
+    await store.add_lobby(private)
+    await store.add_lobby(public)
+    assert await store.lobby_by_code("K7WQ2M") == private
+    assert await store.lobby_by_code("K7WQ2N") is None
+    joined = await store.update_lobby(private.id, joiner("p2"))
+    assert await store.lobby_by_code("K7WQ2M") == joined  # the code stays with its lobby
+    rival = lobby(code="K7WQ2M")
+    with pytest.raises(CodeTaken):  # unique among open lobbies
+        await store.add_lobby(rival)
+    assert await store.get_lobby(rival.id) is None
+    await store.add_lobby(lobby(host=rival.host_id))  # the refused one claimed nobody
+
+
+async def test_a_lobby_that_stops_being_open_frees_its_code(store: Store) -> None:
+    def start(current: LobbyRecord) -> LobbyRecord:
+        return current.model_copy(update={"status": "started", "match_id": "m_1"})
+
+    first = lobby(code="ABC234")
+    await store.add_lobby(first)
+    started = await store.update_lobby(first.id, start)
+    assert await store.lobby_by_code("ABC234") is None
+    assert started.code == "ABC234"  # the record keeps it; the index does not
+    second = lobby(code="ABC234")
+    await store.add_lobby(second)  # free again
+    assert await store.lobby_by_code("ABC234") == second
+    closed = await store.update_lobby(second.id, leaver(second.host_id))
+    assert closed.status == "closed" and await store.lobby_by_code("ABC234") is None
+    await store.update_lobby(first.id, lambda current: current)  # a late write of the first
+    assert await store.lobby_by_code("ABC234") is None  # takes nothing back
+    third = lobby(code="ABC234")
+    await store.add_lobby(third)
+    await store.update_lobby(first.id, lambda current: current)
+    assert await store.lobby_by_code("ABC234") == third  # nor takes a new holder's code
+
+
 # -- matches ---------------------------------------------------------------------------------
 
 
@@ -309,10 +357,10 @@ async def test_a_checkpoint_of_an_earlier_lease_epoch_is_refused(store: Store) -
 
 
 async def test_replays_round_trip(store: Store) -> None:
-    replay = {"match_id": "m1", "seed": 2**62, "inputs": [[1, 0, {"dx": 0.5}], [2, 1, None]]}
+    header, inputs = {"match_id": "m1", "seed": 2**62}, [[1, 0, {"dx": 0.5}], [2, 1, None]]
     assert await store.get_replay("m1") is None
-    await store.save_replay("m1", replay)
-    assert await store.get_replay("m1") == replay
+    await store.save_replay("m1", header, inputs)
+    assert await store.get_replay("m1") == {**header, "inputs": inputs}
 
 
 def ended(current: MatchRecord) -> MatchRecord:

@@ -10,14 +10,13 @@ out of memory at most a minute later.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from skirmish.base.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.base.store.protocols import Mutation, RatingChange, finishes
+from skirmish.base.errors import AlreadyInLobby, CodeTaken, Conflict, NotFound
+from skirmish.base.store.protocols import Mutation, RatingChange, finishes, revised
 from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
-from skirmish.base.store.ttl import ACTIVE_MATCH_TTL, PLAYER_TTL, match_ttl
+from skirmish.base.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, match_ttl
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -62,6 +61,11 @@ class Expiring(Generic[K, R]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def keep_newest(self, count: int) -> None:
+        """Forget the entries written longest ago, past `count`."""
+        while len(self._items) > count:
+            del self._items[next(iter(self._items))]
+
 
 def _update(
     table: Expiring[str, R], key: str, change: Mutation[R], what: str, ttl: Callable[[R], float]
@@ -81,19 +85,23 @@ class MemoryStore:
         ticket_ttl: float = 3600.0,
         lobby_ttl: float = 3600.0,
         player_ttl: float = PLAYER_TTL,
+        replay_ttl: float = FINISHED_MATCH_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
         self._ticket_ttl = ticket_ttl
         self._lobby_ttl = lobby_ttl
         self._player_ttl = player_ttl
+        self._replay_ttl = replay_ttl
         self._players: Expiring[str, PlayerRecord] = Expiring(clock)
         self._tickets: Expiring[str, TicketRecord] = Expiring(clock)
         self._searching_by_player: dict[str, str] = {}
         self._lobbies: Expiring[str, LobbyRecord] = Expiring(clock)
+        self._codes: Expiring[str, str] = Expiring(clock)  # an open private lobby's code → id
         self._matches: Expiring[str, MatchRecord] = Expiring(clock)
         self._ratings: dict[tuple[str, str], float] = {}  # kept, as in Redis
-        self._replays: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._replays: Expiring[str, dict[str, Any]] = Expiring(clock)
+        self._inputs: Expiring[str, list[list[Any]]] = Expiring(clock)  # a running match's
         self._checkpoints: Expiring[str, tuple[int, dict[str, Any]]] = Expiring(clock)
         self._swept_at = clock()
 
@@ -103,7 +111,10 @@ class MemoryStore:
         if now - self._swept_at < SWEEP_SECONDS:
             return
         self._swept_at = now
-        tables = (self._players, self._tickets, self._lobbies, self._matches, self._checkpoints)
+        tables = (
+            self._players, self._tickets, self._lobbies, self._codes, self._matches,
+            self._checkpoints, self._inputs, self._replays,
+        )  # fmt: skip
         for table in tables:
             table.sweep()
         for player_id, ticket_id in list(self._searching_by_player.items()):
@@ -116,9 +127,11 @@ class MemoryStore:
             "players": self._players,
             "tickets": self._tickets,
             "lobbies": self._lobbies,
+            "codes": self._codes,
             "matches": self._matches,
             "checkpoints": self._checkpoints,
             "replays": self._replays,
+            "inputs": self._inputs,
             "searching": self._searching_by_player,
         }
         return {name: len(table) for name, table in tables.items()}
@@ -179,6 +192,10 @@ class MemoryStore:
     async def add_lobby(self, lobby: LobbyRecord) -> None:
         self._sweep_now_and_then()
         self._require_elsewhere_free(lobby.gathering, lobby.id)
+        if lobby.code is not None and lobby.status == "open":
+            if lobby.code in self._codes:
+                raise CodeTaken(f"code {lobby.code} is held by another open lobby")
+            self._codes.put(lobby.code, lobby.id, self._lobby_ttl)
         self._lobbies.put(lobby.id, lobby, self._lobby_ttl)
 
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None:
@@ -189,11 +206,24 @@ class MemoryStore:
 
     async def update_lobby(self, lobby_id: str, change: Mutation[LobbyRecord]) -> LobbyRecord:
         def guarded(current: LobbyRecord) -> LobbyRecord:
-            updated = change(current)
+            updated = revised(current, change(current))
             self._require_elsewhere_free(updated.gathering - current.gathering, lobby_id)
             return updated
 
-        return _update(self._lobbies, lobby_id, guarded, "lobby", self._lobby_ttl_of)
+        lobby = _update(self._lobbies, lobby_id, guarded, "lobby", self._lobby_ttl_of)
+        if lobby.code is not None and self._codes.get(lobby.code) == lobby.id:
+            if lobby.status == "open":  # held as long as the lobby lives
+                self._codes.put(lobby.code, lobby.id, self._lobby_ttl)
+            else:  # free for another lobby
+                self._codes.pop(lobby.code)
+        return lobby
+
+    async def lobby_by_code(self, code: str) -> LobbyRecord | None:
+        lobby_id = self._codes.get(code)
+        lobby = None if lobby_id is None else self._lobbies.get(lobby_id)
+        if lobby is None or lobby.status != "open" or lobby.code != code:
+            return None
+        return lobby
 
     def _require_elsewhere_free(self, players: frozenset[str], lobby_id: str) -> None:
         if not players:
@@ -234,11 +264,20 @@ class MemoryStore:
                 self._ratings[key] = self._ratings.get(key, ratings.start) + delta
         return updated
 
-    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
+    async def save_checkpoint(
+        self,
+        match_id: str,
+        checkpoint: dict[str, Any],
+        epoch: int,
+        inputs: Sequence[list[Any]] = (),
+    ) -> bool:
         current = self._checkpoints.get(match_id)
         if current is not None and epoch < current[0]:
             return False
         self._checkpoints.put(match_id, (epoch, checkpoint), ACTIVE_MATCH_TTL)
+        record = self._inputs.get(match_id) or []
+        record.extend(list(entry) for entry in inputs)
+        self._inputs.put(match_id, record, ACTIVE_MATCH_TTL)
         return True
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
@@ -248,13 +287,21 @@ class MemoryStore:
     async def drop_checkpoint(self, match_id: str) -> None:
         self._checkpoints.pop(match_id)
 
-    async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
-        self._replays[match_id] = replay
-        while len(self._replays) > MAX_REPLAYS:
-            self._replays.popitem(last=False)
+    async def save_replay(
+        self, match_id: str, replay: dict[str, Any], inputs: Sequence[list[Any]] = ()
+    ) -> None:
+        record = self._inputs.get(match_id) or []
+        self._inputs.pop(match_id)
+        record.extend(list(entry) for entry in inputs)
+        self._replays.put(match_id, {**replay, "inputs": record}, self._replay_ttl)
+        self._replays.keep_newest(MAX_REPLAYS)
 
     async def get_replay(self, match_id: str) -> dict[str, Any] | None:
-        return self._replays.get(match_id)
+        replay = self._replays.get(match_id)
+        return None if replay is None else {**replay, "inputs": list(replay["inputs"])}
+
+    async def drop_inputs(self, match_id: str) -> None:
+        self._inputs.pop(match_id)
 
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]:
         return {p: self._ratings[(mode, p)] for p in player_ids if (mode, p) in self._ratings}

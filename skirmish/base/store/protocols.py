@@ -7,7 +7,7 @@ rules live once, above the store, and race-free on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -30,6 +30,13 @@ class RatingChange:
 def finishes(before: MatchRecord, after: MatchRecord) -> bool:
     """This write is the one that ended the match (not a retry of an end already stored)."""
     return before.status != "finished" and after.status == "finished"
+
+
+def revised(before: LobbyRecord, after: LobbyRecord) -> LobbyRecord:
+    """`after` as a store writes it: one revision past `before` if it changed anything."""
+    if after == before:
+        return after
+    return after.model_copy(update={"revision": before.revision + 1})
 
 
 class Store(Protocol):
@@ -55,10 +62,23 @@ class Store(Protocol):
         ...
 
     # lobbies
-    async def add_lobby(self, lobby: LobbyRecord) -> None: ...
+    async def add_lobby(self, lobby: LobbyRecord) -> None:
+        """Raises AlreadyInLobby if its host is in another open lobby, and CodeTaken if
+        it is private and another open lobby holds its code."""
+        ...
+
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None: ...
     async def open_lobbies(self) -> list[LobbyRecord]: ...
-    async def update_lobby(self, lobby_id: str, change: Mutation[LobbyRecord]) -> LobbyRecord: ...
+    async def update_lobby(self, lobby_id: str, change: Mutation[LobbyRecord]) -> LobbyRecord:
+        """A write that changes the lobby bumps its `revision`; one that changes nothing
+        keeps it. A private lobby's code is held while the lobby is open, and released
+        (free for another lobby) once it is not."""
+        ...
+
+    async def lobby_by_code(self, code: str) -> LobbyRecord | None:
+        """The open private lobby holding this join code, if any. Codes expire with their
+        lobby."""
+        ...
 
     # matches
     async def add_match(self, match: MatchRecord) -> None:
@@ -81,17 +101,36 @@ class Store(Protocol):
         ...
 
     # checkpoints of running matches (failover, drain): the latest one per match
-    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
-        """Keep this checkpoint unless one of a later lease epoch was saved: a pod that
-        lost the match (paused, partitioned) is fenced out. False when refused."""
+    async def save_checkpoint(
+        self,
+        match_id: str,
+        checkpoint: dict[str, Any],
+        epoch: int,
+        inputs: Sequence[list[Any]] = (),
+    ) -> bool:
+        """Keep this checkpoint, and append `inputs` (those applied since the last one) to
+        the match's input record in the same step, unless a checkpoint of a later lease
+        epoch was saved: a pod that lost the match (paused, partitioned) is fenced out.
+        False when refused (nothing is written)."""
         ...
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None: ...
     async def drop_checkpoint(self, match_id: str) -> None: ...
 
-    # replays of finished matches (opt-in: SKIRMISH_RECORD_REPLAYS)
-    async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None: ...
-    async def get_replay(self, match_id: str) -> dict[str, Any] | None: ...
+    # replays of finished matches: a header, and the input record the checkpoints wrote
+    async def save_replay(
+        self, match_id: str, replay: dict[str, Any], inputs: Sequence[list[Any]] = ()
+    ) -> None:
+        """Append the record's last `inputs` and keep the replay for the retention."""
+        ...
+
+    async def get_replay(self, match_id: str) -> dict[str, Any] | None:
+        """The header with the whole input record as `inputs`; None if none was kept."""
+        ...
+
+    async def drop_inputs(self, match_id: str) -> None:
+        """Forget a match's input record (a match that keeps no replay)."""
+        ...
 
     # ratings, per mode
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]: ...

@@ -62,6 +62,15 @@ class LobbyRecord(Record):
     members: tuple[LobbyMember, ...] = ()
     created_at: float
     match_id: str | None = None
+    # A private lobby's join code (unique among open lobbies); None: a public lobby.
+    code: str | None = None
+    # Counts the writes that changed the lobby (the store bumps it): of two views of a
+    # lobby, the one with the higher revision is the newer.
+    revision: int = 0
+
+    @property
+    def private(self) -> bool:
+        return self.code is not None
 
     def member(self, player_id: str) -> LobbyMember | None:
         return next((m for m in self.members if m.player_id == player_id), None)

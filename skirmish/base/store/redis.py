@@ -25,13 +25,17 @@ Keys (`P` is the prefix, default "skirmish"), and how long they live:
     P:in-lobby:{player_id}        string: the open lobby the player  as its lobby, renewed
                                   is in (one at a time)               with it; deleted when
                                                                       the player leaves it
+    P:lobby-code:{code}           string: the open private lobby     as its lobby, renewed
+                                  holding this join code              with it; deleted when
+                                                                      it stops being open
     P:match:{match_id}            string, MatchRecord JSON           1 day while waiting or
                                                                       running, 7 days finished
     P:matches:waiting             sorted set match_id → created_at   entries leave when the
                                                                       match stops waiting;
                                                                       readers prune the rest
     P:ratings:{mode}              hash player_id → rating            persistent
-    P:replay:{match_id}           string, replay JSON (opt-in)       7 days
+    P:replay:{match_id}           string, replay header JSON         the replay retention
+    P:inputs:{match_id}           list of zlib'd JSON input chunks   1 day; retention once over
     P:checkpoint:{match_id}       string, checkpoint JSON            1 day; dropped at the end
     P:checkpoint-epoch:{match_id} string, lease epoch of its writer  as P:checkpoint
 
@@ -43,7 +47,6 @@ which would corrupt `created_at` and `rating` if the script rewrote the JSON.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -54,9 +57,23 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
-from skirmish.base.errors import AlreadyInLobby, Conflict, NotFound
-from skirmish.base.store.protocols import Mutation, RatingChange, finishes
+from skirmish.base.errors import AlreadyInLobby, CodeTaken, Conflict, NotFound
+from skirmish.base.store.protocols import Mutation, RatingChange, finishes, revised
 from skirmish.base.store.records import LobbyRecord, MatchRecord, PlayerRecord, TicketRecord
+from skirmish.base.store.redis_parts import (
+    ADD_TICKET,
+    MATCH_TICKETS,
+    SAVE_CHECKPOINT,
+    TICKET_FIELDS,
+    Keys,
+    decoded,
+    packed,
+    seconds,
+    text,
+    ticket_fields,
+    ticket_from,
+    unpacked,
+)
 from skirmish.base.store.ttl import ACTIVE_MATCH_TTL, FINISHED_MATCH_TTL, PLAYER_TTL, match_ttl
 
 T = TypeVar("T")
@@ -64,115 +81,6 @@ T = TypeVar("T")
 # Enough for every writer of a busy lobby to get its turn (a WATCH fails only because
 # another write succeeded), bounded so that a pathological hot key ends in a 409, not a hang.
 MAX_ATTEMPTS = 32
-TICKET_FIELDS = ("record", "status", "match_id", "player")
-
-# KEYS: ticket, player's searching claim, searching index.
-# ARGV: ticket id, record JSON, status, match_id, player id, created_at, ttl.
-# A checkpoint is written only by the lease epoch that wrote the last one, or a later one.
-SAVE_CHECKPOINT = """
-local fenced = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) < fenced then
-    return 0
-end
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-"""
-
-ADD_TICKET = """
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[7]) then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'record', ARGV[2], 'status', ARGV[3], 'match_id', ARGV[4],
-           'player', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[7])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
-return 1
-"""
-
-# KEYS: match, searching index, waiting-match index, n tickets, their n players' claims.
-# ARGV: match JSON, match ttl, match id, ticket ttl, match created_at, the n ticket ids.
-MATCH_TICKETS = """
-local n = #ARGV - 5
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 1, n do
-  if redis.call('HGET', KEYS[3 + i], 'status') ~= 'searching' then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
-for i = 1, n do
-  local ticket_id = ARGV[5 + i]
-  redis.call('HSET', KEYS[3 + i], 'status', 'matched', 'match_id', ARGV[3])
-  redis.call('EXPIRE', KEYS[3 + i], ARGV[4])
-  redis.call('ZREM', KEYS[2], ticket_id)
-  if redis.call('GET', KEYS[3 + n + i]) == ticket_id then redis.call('DEL', KEYS[3 + n + i]) end
-end
-return 1
-"""
-
-
-class _Keys:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.searching_index = f"{prefix}:tickets:searching"
-        self.open_index = f"{prefix}:lobbies:open"
-        self.waiting_index = f"{prefix}:matches:waiting"
-
-    def player(self, player_id: str) -> str:
-        return f"{self.prefix}:player:{player_id}"
-
-    def ticket(self, ticket_id: str) -> str:
-        return f"{self.prefix}:ticket:{ticket_id}"
-
-    def searching(self, player_id: str) -> str:
-        return f"{self.prefix}:searching:{player_id}"
-
-    def lobby(self, lobby_id: str) -> str:
-        return f"{self.prefix}:lobby:{lobby_id}"
-
-    def in_lobby(self, player_id: str) -> str:
-        return f"{self.prefix}:in-lobby:{player_id}"
-
-    def match(self, match_id: str) -> str:
-        return f"{self.prefix}:match:{match_id}"
-
-    def ratings(self, mode: str) -> str:
-        return f"{self.prefix}:ratings:{mode}"
-
-    def replay(self, match_id: str) -> str:
-        return f"{self.prefix}:replay:{match_id}"
-
-    def checkpoint(self, match_id: str) -> str:
-        return f"{self.prefix}:checkpoint:{match_id}"
-
-    def checkpoint_epoch(self, match_id: str) -> str:
-        return f"{self.prefix}:checkpoint-epoch:{match_id}"
-
-
-def _seconds(ttl: float) -> int:
-    return max(1, math.ceil(ttl))
-
-
-def _ticket_fields(ticket: TicketRecord) -> dict[EncodableT, EncodableT]:
-    return {
-        "record": ticket.model_dump_json(exclude={"status", "match_id"}),
-        "status": ticket.status,
-        "match_id": ticket.match_id or "",
-        "player": ticket.player_id,
-    }
-
-
-def _ticket_from(fields: Sequence[Any]) -> TicketRecord | None:
-    """From HMGET of TICKET_FIELDS (bytes, or None for a missing ticket)."""
-    record, status, match_id, _player = fields
-    if record is None or status is None:
-        return None
-    data = orjson.loads(record)
-    data.update(status=status.decode(), match_id=(match_id or b"").decode() or None)
-    return TicketRecord.model_validate(data)
-
-
-def _decoded(members: Iterable[Any]) -> list[str]:
-    return [member.decode() for member in members]
 
 
 class RedisStore:
@@ -184,12 +92,14 @@ class RedisStore:
         ticket_ttl: float = 3600.0,
         lobby_ttl: float = 3600.0,
         player_ttl: float = PLAYER_TTL,
+        replay_ttl: float = FINISHED_MATCH_TTL,
     ) -> None:
         self._redis: Redis = Redis.from_url(url, decode_responses=False)
-        self._keys = _Keys(prefix)
-        self._ticket_ttl = _seconds(ticket_ttl)
-        self._lobby_ttl = _seconds(lobby_ttl)
-        self._player_ttl = _seconds(player_ttl)
+        self._replay_ttl = seconds(replay_ttl)
+        self._keys = Keys(prefix)
+        self._ticket_ttl = seconds(ticket_ttl)
+        self._lobby_ttl = seconds(lobby_ttl)
+        self._player_ttl = seconds(player_ttl)
         self._add_ticket = self._redis.register_script(ADD_TICKET)
         self._match_tickets = self._redis.register_script(MATCH_TICKETS)
         self._save_checkpoint = self._redis.register_script(SAVE_CHECKPOINT)
@@ -230,7 +140,7 @@ class RedisStore:
     # -- tickets ---------------------------------------------------------------------------
 
     async def add_ticket(self, ticket: TicketRecord) -> None:
-        fields = _ticket_fields(ticket)
+        fields = ticket_fields(ticket)
         added = await self._add_ticket(
             keys=[
                 self._keys.ticket(ticket.id),
@@ -251,13 +161,13 @@ class RedisStore:
             raise Conflict("player already has a searching ticket")
 
     async def get_ticket(self, ticket_id: str) -> TicketRecord | None:
-        return _ticket_from(await self._redis.hmget(self._keys.ticket(ticket_id), TICKET_FIELDS))
+        return ticket_from(await self._redis.hmget(self._keys.ticket(ticket_id), TICKET_FIELDS))
 
     async def update_ticket(self, ticket_id: str, change: Mutation[TicketRecord]) -> TicketRecord:
         key = self._keys.ticket(ticket_id)
 
         async def attempt(pipe: Pipeline) -> TicketRecord:
-            current = _ticket_from(await pipe.hmget(key, TICKET_FIELDS))
+            current = ticket_from(await pipe.hmget(key, TICKET_FIELDS))
             if current is None:
                 raise NotFound(f"ticket {ticket_id} not found")
             claim = self._keys.searching(current.player_id)
@@ -265,7 +175,7 @@ class RedisStore:
             holds_claim = await pipe.get(claim) == ticket_id.encode()
             updated = change(current)
             pipe.multi()
-            pipe.hset(key, mapping=_ticket_fields(updated))
+            pipe.hset(key, mapping=ticket_fields(updated))
             pipe.expire(key, self._ticket_ttl)
             if updated.status != "searching":
                 pipe.zrem(self._keys.searching_index, ticket_id)
@@ -281,12 +191,12 @@ class RedisStore:
 
     async def searching_tickets(self) -> list[TicketRecord]:
         index = self._keys.searching_index
-        ids = _decoded(await self._redis.zrange(index, 0, -1))
+        ids = decoded(await self._redis.zrange(index, 0, -1))
         async with self._redis.pipeline(transaction=False) as pipe:
             for ticket_id in ids:
                 pipe.hmget(self._keys.ticket(ticket_id), TICKET_FIELDS)
             rows = await pipe.execute()
-        tickets = [_ticket_from(row) for row in rows]
+        tickets = [ticket_from(row) for row in rows]
         await self._prune(index, [i for i, t in zip(ids, tickets, strict=True) if t is None])
         # Read after the index: one may have been matched or cancelled in between.
         return [t for t in tickets if t is not None and t.status == "searching"]
@@ -328,9 +238,17 @@ class RedisStore:
 
     # -- lobbies ---------------------------------------------------------------------------
 
-    def _queue_lobby(self, pipe: Pipeline, lobby: LobbyRecord, before: LobbyRecord | None) -> None:
-        """The lobby, its place in the open index and its members' claims, in one MULTI."""
+    def _queue_lobby(
+        self, pipe: Pipeline, lobby: LobbyRecord, before: LobbyRecord | None, holds_code: bool
+    ) -> None:
+        """The lobby, its place in the open index, its members' claims and its code (when
+        it holds it), in one MULTI."""
         pipe.set(self._keys.lobby(lobby.id), lobby.model_dump_json(), ex=self._lobby_ttl)
+        if lobby.code is not None and holds_code:
+            if lobby.status == "open":
+                pipe.set(self._keys.lobby_code(lobby.code), lobby.id, ex=self._lobby_ttl)
+            else:  # free for another lobby
+                pipe.delete(self._keys.lobby_code(lobby.code))
         if lobby.status == "open":
             pipe.zadd(self._keys.open_index, {lobby.id: lobby.created_at})
         else:
@@ -352,17 +270,28 @@ class RedisStore:
         await pipe.watch(*keys)
         claims = await pipe.mget(keys)
         for player_id, claim in zip(ordered, claims, strict=True):
-            if claim is None or _text(claim) == lobby_id:
+            if claim is None or text(claim) == lobby_id:
                 continue
-            other = await self.get_lobby(_text(claim))
+            other = await self.get_lobby(text(claim))
             if other is not None and player_id in other.gathering:
                 raise AlreadyInLobby(f"player {player_id} is in lobby {other.id}; leave it first")
+
+    async def _code_holder(self, pipe: Pipeline, lobby: LobbyRecord) -> str | None:
+        """WATCH a private lobby's code and say which lobby holds it (None: nobody)."""
+        if lobby.code is None:
+            return None
+        key = self._keys.lobby_code(lobby.code)
+        await pipe.watch(key)
+        holder = await pipe.get(key)
+        return None if holder is None else text(holder)
 
     async def add_lobby(self, lobby: LobbyRecord) -> None:
         async def attempt(pipe: Pipeline) -> None:
             await self._require_elsewhere_free(pipe, lobby.gathering, lobby.id)
+            if lobby.status == "open" and await self._code_holder(pipe, lobby) is not None:
+                raise CodeTaken(f"code {lobby.code} is held by another open lobby")
             pipe.multi()
-            self._queue_lobby(pipe, lobby, None)
+            self._queue_lobby(pipe, lobby, None, holds_code=lobby.status == "open")
             await pipe.execute()
 
         await self._transact([self._keys.lobby(lobby.id)], attempt, f"lobby {lobby.id}")
@@ -373,7 +302,7 @@ class RedisStore:
 
     async def open_lobbies(self) -> list[LobbyRecord]:
         index = self._keys.open_index
-        ids = _decoded(await self._redis.zrange(index, 0, -1))
+        ids = decoded(await self._redis.zrange(index, 0, -1))
         if not ids:
             return []
         rows = await self._redis.mget([self._keys.lobby(i) for i in ids])
@@ -390,16 +319,24 @@ class RedisStore:
             if raw is None:
                 raise NotFound(f"lobby {lobby_id} not found")
             current = LobbyRecord.model_validate_json(raw)
-            updated = change(current)
+            updated = revised(current, change(current))
             await self._require_elsewhere_free(
                 pipe, updated.gathering - current.gathering, lobby_id
             )
+            holds_code = await self._code_holder(pipe, current) == lobby_id
             pipe.multi()
-            self._queue_lobby(pipe, updated, current)
+            self._queue_lobby(pipe, updated, current, holds_code)
             await pipe.execute()
             return updated
 
         return await self._transact([key], attempt, f"lobby {lobby_id}")
+
+    async def lobby_by_code(self, code: str) -> LobbyRecord | None:
+        holder = await self._redis.get(self._keys.lobby_code(code))
+        lobby = None if holder is None else await self.get_lobby(text(holder))
+        if lobby is None or lobby.status != "open" or lobby.code != code:
+            return None
+        return lobby
 
     # -- matches ---------------------------------------------------------------------------
 
@@ -412,7 +349,7 @@ class RedisStore:
 
     async def waiting_matches(self, created_before: float, limit: int) -> list[MatchRecord]:
         index = self._keys.waiting_index
-        ids = _decoded(await self._redis.zrangebyscore(index, "-inf", created_before, 0, limit))
+        ids = decoded(await self._redis.zrangebyscore(index, "-inf", created_before, 0, limit))
         if not ids:
             return []
         rows = await self._redis.mget([self._keys.match(i) for i in ids])
@@ -462,9 +399,20 @@ class RedisStore:
 
     # -- checkpoints -----------------------------------------------------------------------
 
-    async def save_checkpoint(self, match_id: str, checkpoint: dict[str, Any], epoch: int) -> bool:
-        keys = [self._keys.checkpoint(match_id), self._keys.checkpoint_epoch(match_id)]
-        args: list[EncodableT] = [epoch, orjson.dumps(checkpoint), ACTIVE_MATCH_TTL]
+    async def save_checkpoint(
+        self,
+        match_id: str,
+        checkpoint: dict[str, Any],
+        epoch: int,
+        inputs: Sequence[list[Any]] = (),
+    ) -> bool:
+        keys = [
+            self._keys.checkpoint(match_id),
+            self._keys.checkpoint_epoch(match_id),
+            self._keys.inputs(match_id),
+        ]
+        chunk = await packed(inputs) if inputs else b""
+        args: list[EncodableT] = [epoch, orjson.dumps(checkpoint), ACTIVE_MATCH_TTL, chunk]
         return bool(await self._save_checkpoint(keys=keys, args=args))
 
     async def get_checkpoint(self, match_id: str) -> dict[str, Any] | None:
@@ -478,16 +426,31 @@ class RedisStore:
 
     # -- replays ---------------------------------------------------------------------------
 
-    async def save_replay(self, match_id: str, replay: dict[str, Any]) -> None:
-        await self._redis.set(
-            self._keys.replay(match_id), orjson.dumps(replay), ex=FINISHED_MATCH_TTL
-        )
+    async def save_replay(
+        self, match_id: str, replay: dict[str, Any], inputs: Sequence[list[Any]] = ()
+    ) -> None:
+        """The replay's header, and the rest of its input record, kept for the retention."""
+        record, ttl = self._keys.inputs(match_id), self._replay_ttl
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if inputs:
+                pipe.rpush(record, await packed(inputs))
+            pipe.expire(record, ttl)
+            pipe.set(self._keys.replay(match_id), orjson.dumps(replay), ex=ttl)
+            await pipe.execute()
 
     async def get_replay(self, match_id: str) -> dict[str, Any] | None:
-        raw = await self._redis.get(self._keys.replay(match_id))
-        return None if raw is None else dict(orjson.loads(raw))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._keys.replay(match_id))
+            pipe.lrange(self._keys.inputs(match_id), 0, -1)
+            raw, chunks = await pipe.execute()
+        if raw is None:
+            return None
+        replay: dict[str, Any] = orjson.loads(raw)
+        replay["inputs"] = unpacked(chunks)
+        return replay
 
-    # -- ratings ---------------------------------------------------------------------------
+    async def drop_inputs(self, match_id: str) -> None:
+        await self._redis.delete(self._keys.inputs(match_id))
 
     async def get_ratings(self, mode: str, player_ids: Iterable[str]) -> dict[str, float]:
         ids = list(player_ids)
@@ -501,8 +464,3 @@ class RedisStore:
             # redis-py sends floats as repr(): they come back bit for bit.
             values: dict[EncodableT, EncodableT] = {p: r for p, r in ratings.items()}
             await self._redis.hset(self._keys.ratings(mode), mapping=values)
-
-
-def _text(value: bytes | str) -> str:
-    """A Redis reply as text (the client answers bytes unless told to decode)."""
-    return value.decode() if isinstance(value, bytes) else value
