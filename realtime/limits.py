@@ -46,24 +46,6 @@ class TokenBucket:
         return False
 
 
-class WindowCount:
-    """How many times something happened in the current window of `window` seconds (a
-    window starts with the first event after the last one ended)."""
-
-    __slots__ = ("count", "start", "window")
-
-    def __init__(self, window: float) -> None:
-        self.window = window
-        self.count = 0
-        self.start = 0.0
-
-    def add(self, now: float) -> int:
-        if now - self.start > self.window:
-            self.start, self.count = now, 0
-        self.count += 1
-        return self.count
-
-
 MAX_SWEEP_LAG = 1.0  # seconds late past which an idle sweep trusts no socket's silence
 
 
