@@ -7,8 +7,11 @@
 //   ui.js        DOM helpers, errors, phases (server strings are only ever text)
 //   modes.js     the modes on offer and their renderers
 //   settings.js  per-mode match settings: a form built from a mode's settings_schema
-//   menu.js      quick match (matchmaking), the lobby list and the lobby form
-//   lobby.js     a lobby: members, ready marks, its settings, the wait for its start
+//   menu.js      quick match (matchmaking), the lobby list, the lobby form (public or
+//                private) and the join by a private lobby's code
+//   lobby.js     a lobby over the SDK's LobbyRoom (its socket: every change pushed):
+//                members, ready marks, its settings, its code, chat and announcements,
+//                and its start (the pushed match access)
 //   play.js      the match screen over the SDK's MatchSession; result.js its result
 //   stage.js     the canvas and the controls
 //
@@ -44,9 +47,10 @@
 // lerpAngle, fmtTime, movement(controls) (WASD/arrows → dx, dy) and, from the SDK,
 // interpolateRows, snapWhen and Predictor.
 
-import { cancelSearch, createLobby, enterMenu, onModeChange, quickMatch, refreshLobbies,
-  renderLobbyForm, stopSearching } from "./menu.js";
-import { currentLobby, leaveLobby, saveSettings, startLobby, stopLobby, toggleReady } from "./lobby.js";
+import { cancelSearch, createLobby, enterMenu, joinByCode, onModeChange, quickMatch,
+  refreshLobbies, renderLobbyForm, stopSearching } from "./menu.js";
+import { currentLobby, leaveLobby, lobbyDebug, saveSettings, sendChat, startLobby, stopLobby,
+  toggleReady } from "./lobby.js";
 import { leaveMatch, playAgain, startMatch } from "./play.js";
 import { bindStage, render, stage } from "./stage.js";
 import { app, client, restoreAuth, savedMatch, setAuth } from "./state.js";
@@ -113,6 +117,7 @@ window.skirmishDebug = {
       mode: m ? m.mode : null,
       matchId: m ? m.id : null,
       lobbyId: currentLobby() ? currentLobby().id : null,
+      ...lobbyDebug(), // lobbyRevision, lobbyCode, lobbyConn, lobbySockets, chatLines
       snapshotsReceived: m ? m.snapshotsReceived : 0,
       lastTick: m ? m.lastTick : 0,
       ack: s ? s.ack : 0,
@@ -159,11 +164,13 @@ function bind() {
   on("#quick", "click", () => quickMatch());
   on("#cancel", "click", cancelSearch);
   on("#lobby-form", "submit", createLobby);
+  on("#lobby-code-form", "submit", joinByCode);
   on("#lobby-refresh", "click", () => refreshLobbies());
   on("#lobby-more", "click", () => refreshLobbies(true));
   on("#lobby-ready", "click", toggleReady);
   on("#lobby-start", "click", startLobby);
   on("#lobby-settings", "submit", saveSettings);
+  on("#lobby-chat-form", "submit", sendChat);
   on("#lobby-leave", "click", leaveLobby);
   on("#leave", "click", leaveMatch);
   on("#again", "click", playAgain);

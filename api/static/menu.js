@@ -1,6 +1,7 @@
 // The menu: the modes on offer, quick match (a matchmaking ticket, polled by the SDK until
-// it is matched), the open lobbies (page by page) and the form that creates one, with the
-// mode's settings.
+// it is matched), the open lobbies (page by page), the form that creates one (with the
+// mode's settings; public, or private: never listed, joined by its code) and the join by
+// a private lobby's code.
 
 import { MatchmakingError, sleep } from "@skirmish/sdk";
 
@@ -141,14 +142,39 @@ export async function createLobby(ev) {
   const name = $("#lobby-name").value.trim() || `${app.auth.name}'s lobby`;
   const maxPlayers = Number($("#lobby-max").value) || mode.max_players;
   const settings = readSettings($("#lobby-form-settings"));
+  const secret = $("#lobby-private-check").checked;
   const button = $("#lobby-create");
   button.disabled = true;
   try {
-    const lobby = await client.createLobby({ mode: mode.name, name, maxPlayers, settings });
+    const lobby = await client.createLobby({ mode: mode.name, name, maxPlayers, settings,
+      private: secret });
     hideError();
     enterLobby(lobby);
   } catch (e) {
     showError(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// A private lobby's code (6 letters or digits, any case): join it.
+export async function joinByCode(ev) {
+  ev.preventDefault();
+  const input = $("#lobby-code-input");
+  const code = input.value.trim();
+  if (!/^[A-Za-z0-9]{6}$/.test(code)) {
+    showError("A lobby code is 6 letters or digits.");
+    return;
+  }
+  const button = $("#lobby-code-join");
+  button.disabled = true;
+  try {
+    const lobby = await client.joinLobbyByCode(code);
+    hideError();
+    input.value = "";
+    enterLobby(lobby);
+  } catch (e) {
+    showError(e.status === 404 ? "No open lobby has that code." : e);
   } finally {
     button.disabled = false;
   }

@@ -1,5 +1,6 @@
-"""The Python SDK: `SkirmishClient` (REST and match sockets) and `Reconnector` (a match
-played to its end across dropped sockets). Imported on first use, so that importing
+"""The Python SDK: `SkirmishClient` (REST and match sockets), `Reconnector` (a match
+played to its end across dropped sockets) and `LobbyRoom` (a member's lobby socket:
+pushed changes, chat, the start). Imported on first use, so that importing
 `skirmish.sdk.schema_inputs` alone (the load test's gevent processes do) pulls in no
 asyncio client."""
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from skirmish.sdk.client import SkirmishClient
     from skirmish.sdk.connection import MatchConnection
+    from skirmish.sdk.lobby_room import LobbyClosed, LobbyRoom, RoomTiming
     from skirmish.sdk.reconnect import ReconnectFailed, Reconnector, Timing
     from skirmish.sdk.records import ApiError, MatchAccess, MatchClosed, SkirmishError
 
@@ -20,6 +22,9 @@ _EXPORTS = {
     "MatchClosed": "skirmish.sdk.records",
     "SkirmishError": "skirmish.sdk.records",
     "MatchConnection": "skirmish.sdk.connection",
+    "LobbyClosed": "skirmish.sdk.lobby_room",
+    "LobbyRoom": "skirmish.sdk.lobby_room",
+    "RoomTiming": "skirmish.sdk.lobby_room",
     "SkirmishClient": "skirmish.sdk.client",
     "ReconnectFailed": "skirmish.sdk.reconnect",
     "Reconnector": "skirmish.sdk.reconnect",
@@ -27,11 +32,14 @@ _EXPORTS = {
 }
 __all__ = [
     "ApiError",
+    "LobbyClosed",
+    "LobbyRoom",
     "MatchAccess",
     "MatchClosed",
     "MatchConnection",
     "ReconnectFailed",
     "Reconnector",
+    "RoomTiming",
     "SkirmishClient",
     "SkirmishError",
     "Timing",

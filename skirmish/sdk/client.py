@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlencode
 
 import httpx
@@ -27,6 +27,9 @@ from skirmish.sdk.records import (
     SkirmishError,
     Ticket,
 )
+
+if TYPE_CHECKING:
+    from skirmish.sdk.lobby_room import LobbyRoom
 
 __all__ = [
     "FINAL_CLOSE_CODES",
@@ -182,11 +185,30 @@ class SkirmishClient:
         name: str = "lobby",
         max_players: int = 2,
         settings: Mapping[str, Any] | None = None,
+        *,
+        private: bool = False,
     ) -> Lobby:
+        """Create a lobby (the caller is its host and first member). A `private` one is
+        never listed: its members see its `code`, which others join it by."""
         body: dict[str, Any] = {"mode": mode, "name": name, "max_players": max_players}
         if settings is not None:
             body["settings"] = dict(settings)
+        if private:
+            body["private"] = True
         return Lobby.from_json(await self.request("POST", "/v1/lobbies", body))
+
+    async def join_lobby_by_code(self, code: str) -> Lobby:
+        """Join the open private lobby holding `code` (any case); ApiError 404 if none."""
+        body = {"code": code.strip()}
+        return Lobby.from_json(await self.request("POST", "/v1/lobbies/join", body))
+
+    def lobby_room(self, lobby: str | Lobby, **options: Any) -> LobbyRoom:
+        """A member's lobby room (`/ws/lobbies/{id}`): pushed changes, chat, announcements.
+        Not yet connected: `async with client.lobby_room(lobby) as room: ...`. Join with
+        REST first. Options as `LobbyRoom`'s."""
+        from skirmish.sdk.lobby_room import LobbyRoom
+
+        return LobbyRoom(self, lobby, **options)
 
     async def set_lobby_settings(self, lobby_id: str, settings: Mapping[str, Any]) -> Lobby:
         """The host changes the match settings (everyone's ready mark is cleared)."""
@@ -249,6 +271,10 @@ class SkirmishClient:
     async def match_token(self, match_id: str) -> MatchAccess:
         """A fresh match token, e.g. to rejoin after the old one expired."""
         return MatchAccess.from_json(await self.request("POST", f"/v1/matches/{match_id}/token"))
+
+    def ws_url(self, ws_path: str) -> str:
+        """The socket URL of a path: ws(s)://host of the base URL."""
+        return _ws_url(self.base_url, ws_path)
 
     async def connect(self, access: MatchAccess, *, open_timeout: float = 10.0) -> MatchConnection:
         """Open the match socket and wait for `welcome`; `MatchClosed` if refused."""

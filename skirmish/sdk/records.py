@@ -129,6 +129,9 @@ class Lobby:
     created_at: str | None
     match: MatchAccess | None
     settings: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # never listed; joined by its `code` only
+    code: str | None = None  # a private lobby's join code, for its members while open
+    revision: int = 0  # counts its changes: of two bodies of one lobby, the higher is newer
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Lobby:
@@ -146,7 +149,13 @@ class Lobby:
             data.get("created_at"),
             _access(data.get("match")),
             dict(data.get("settings") or {}),
+            bool(data.get("private", False)),
+            data.get("code"),
+            int(data.get("revision", 0)),
         )
+
+    def has_member(self, player_id: str) -> bool:
+        return any(member.player_id == player_id for member in self.members)
 
 
 @dataclass(slots=True, frozen=True)

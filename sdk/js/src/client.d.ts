@@ -1,4 +1,4 @@
-import { SkirmishError } from "./errors.js";
+import { LobbyRoom, LobbyRoomOptions } from "./lobby.js";
 import { MatchSession, MatchSessionOptions } from "./match.js";
 import type {
   AbortSignalLike,
@@ -22,13 +22,7 @@ export const MIN_POLL_MS: number;
 export const MAX_POLL_MS: number;
 export const MAX_RETRY_AFTER_MS: number;
 
-/** A lobby wait that cannot end with a seat. */
-export class LobbyError extends SkirmishError {
-  constructor(status: string, lobby?: Lobby | null);
-  /** "started_without_you" | "left" | "timeout" */
-  status: string;
-  lobby: Lobby | null;
-}
+export { LobbyError } from "./errors.js";
 
 export interface ClientOptions {
   /** a player token from an earlier `guest` */
@@ -53,6 +47,8 @@ export interface WaitOptions {
   timeoutMs?: number;
   signal?: AbortSignalLike;
 }
+
+export type LobbyRoomClientOptions = Partial<Omit<LobbyRoomOptions, "lobbyId">>;
 
 export type SessionOptions = Partial<Omit<MatchSessionOptions, "access">>;
 
@@ -91,7 +87,16 @@ export class SkirmishClient {
     options?: WaitOptions & { settings?: Settings | null; onTicket?: (ticket: Ticket) => void },
   ): Promise<MatchAccess>;
 
-  createLobby(options?: { mode?: string; name?: string; maxPlayers?: number; settings?: Settings | null }): Promise<Lobby>;
+  /** `private`: never listed; its members see its `code`, which others join it by. */
+  createLobby(options?: {
+    mode?: string;
+    name?: string;
+    maxPlayers?: number;
+    settings?: Settings | null;
+    private?: boolean;
+  }): Promise<Lobby>;
+  /** Join the open private lobby holding `code` (any case); ApiError 404 if none. */
+  joinLobbyByCode(code: string): Promise<Lobby>;
   listLobbies(options?: { limit?: number; after?: string | null }): Promise<LobbyPage>;
   listAllLobbies(options?: { pageSize?: number }): Promise<Lobby[]>;
   getLobby(lobbyId: string): Promise<Lobby>;
@@ -108,6 +113,11 @@ export class SkirmishClient {
   replay(matchId: string): Promise<Replay>;
 
   wsUrl(wsPath: string): string;
+  /**
+   * A member's lobby room (`/ws/lobbies/{id}`), connecting at once with this client's
+   * player token; `lobby`: its id, or the lobby a REST call answered with.
+   */
+  lobbyRoom(lobby: string | Lobby, options?: LobbyRoomClientOptions): LobbyRoom;
   /** A session for `access`, connecting at once (fresh tokens after a 4001 through this client). */
   connect<View = Record<string, any>, Input = Record<string, unknown>>(
     access: MatchAccess,

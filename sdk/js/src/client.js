@@ -2,8 +2,11 @@
 // (section 1), in the order a client uses them, and the match sockets they lead to.
 
 import { sleep, systemClock } from "./clock.js";
-import { AbortError, ApiError, MatchmakingError, SkirmishError } from "./errors.js";
+import { AbortError, ApiError, LobbyError, MatchmakingError } from "./errors.js";
+import { LobbyRoom, lobbyPath } from "./lobby.js";
 import { MatchSession } from "./match.js";
+
+export { LobbyError };
 
 export const TICKET_POLL_MS = 300;
 export const LOBBY_POLL_MS = 500;
@@ -11,16 +14,6 @@ export const LOBBY_POLL_MS = 500;
 export const MIN_POLL_MS = 250;
 export const MAX_POLL_MS = 500;
 export const MAX_RETRY_AFTER_MS = 10000;
-
-/** A lobby wait that cannot end with a seat: it started without the caller, or is gone. */
-export class LobbyError extends SkirmishError {
-  constructor(status, lobby = null) {
-    super(`lobby wait failed: ${status}`);
-    this.name = "LobbyError";
-    this.status = status;
-    this.lobby = lobby;
-  }
-}
 
 const clampPoll = (ms) => Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, ms));
 
@@ -213,12 +206,19 @@ export class SkirmishClient {
 
   /**
    * Create a lobby (the caller is its host and first member), with the match settings
-   * (the mode's `settings_schema`; left out, its defaults).
+   * (the mode's `settings_schema`; left out, its defaults). A `private` one is never
+   * listed: its members see its `code`, which others join it by (`joinLobbyByCode`).
    */
-  createLobby({ mode = "arena", name = "lobby", maxPlayers = 2, settings } = {}) {
+  createLobby({ mode = "arena", name = "lobby", maxPlayers = 2, settings, private: secret } = {}) {
     const body = { mode, name, max_players: maxPlayers };
     if (settings !== undefined && settings !== null) body.settings = settings;
+    if (secret) body.private = true;
     return this.request("POST", "/v1/lobbies", body);
+  }
+
+  /** Join the open private lobby holding `code` (6 letters or digits, any case); 404 if none. */
+  joinLobbyByCode(code) {
+    return this.request("POST", "/v1/lobbies/join", { code: String(code).trim() });
   }
 
   /** One page of open lobbies, oldest first: `{lobbies, next}`; pass `next` as `after`. */
@@ -341,6 +341,27 @@ export class SkirmishClient {
    */
   connect(access, options = {}) {
     return this.session(access, options).connect();
+  }
+
+  /**
+   * A member's lobby room (its socket, `/ws/lobbies/{id}`), connecting at once with this
+   * client's player token: pushed lobby changes, chat, announcements. `lobby` is the
+   * lobby's id, or the lobby as a REST call answered (the room starts from it). Join with
+   * REST first. Options as LobbyRoom's (clock, random, pingIntervalMs, ...).
+   */
+  lobbyRoom(lobby, options = {}) {
+    const known = lobby && typeof lobby === "object" ? lobby : null;
+    const lobbyId = known ? known.id : lobby;
+    return new LobbyRoom({
+      WebSocket: this.WebSocket || undefined,
+      clock: this.clock,
+      playerId: this.player ? this.player.player_id : undefined,
+      lobby: known || undefined,
+      ...options,
+      lobbyId,
+      url: options.url || (() => this.wsUrl(lobbyPath(lobbyId))),
+      token: options.token || (() => this.token),
+    }).connect();
   }
 
   /** As `connect`, without connecting: attach listeners, then call `connect()`. */

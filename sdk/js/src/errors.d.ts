@@ -21,6 +21,16 @@ export class MatchmakingError extends SkirmishError {
   ticket: import("./types.js").Ticket | null;
 }
 
+/** A lobby wait (polled, or a LobbyRoom's `started`) that cannot end with a seat. */
+export class LobbyError extends SkirmishError {
+  constructor(status: string, lobby?: import("./types.js").Lobby | null, code?: number | null);
+  /** "started_without_you" | "left" | "closed" | "timeout" | "cancelled" | "socket_closed" */
+  status: string;
+  lobby: import("./types.js").Lobby | null;
+  /** with "socket_closed": the lobby socket's final close code */
+  code: number | null;
+}
+
 /** A match session ended for good before its welcome (`ready` rejects with it). */
 export class MatchClosedError extends SkirmishError {
   constructor(code: number, reason?: string);

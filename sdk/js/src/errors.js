@@ -32,6 +32,22 @@ export class MatchmakingError extends SkirmishError {
   }
 }
 
+/**
+ * A lobby wait (polled, or a LobbyRoom's `started`) that cannot end with a seat: `status`
+ * `started_without_you`, `left` (you are no longer a member), `closed` (the lobby closed),
+ * `timeout`, `cancelled` (the room was closed by its owner) or `socket_closed` (the
+ * lobby socket ended for good: `code` has its close code).
+ */
+export class LobbyError extends SkirmishError {
+  constructor(status, lobby = null, code = null) {
+    super(`lobby wait failed: ${status}${code ? ` (${code})` : ""}`);
+    this.name = "LobbyError";
+    this.status = status;
+    this.lobby = lobby;
+    this.code = code;
+  }
+}
+
 /** A match socket ended for good (the session's `ready` promise rejects with it). */
 export class MatchClosedError extends SkirmishError {
   constructor(code, reason = "") {

@@ -1,9 +1,24 @@
 // @skirmish/sdk: the JavaScript client of Skirmish (docs/protocol.md).
 
 export { SkirmishClient, LobbyError, TICKET_POLL_MS, LOBBY_POLL_MS } from "./client.js";
-export type { ClientOptions, WaitOptions, SessionOptions } from "./client.js";
+export type { ClientOptions, WaitOptions, SessionOptions, LobbyRoomClientOptions } from "./client.js";
 export { MatchSession, SUBPROTOCOL, matchProtocols } from "./match.js";
+export {
+  LobbyRoom,
+  lobbyPath,
+  isOlderLobby,
+  CHAT_MAX_CHARS,
+  LOBBY_PING_MS,
+  LOBBY_PONG_TIMEOUT_MS,
+} from "./lobby.js";
 export type { MatchEvents, MatchSessionOptions, MatchClosedEvent } from "./match.js";
+export type {
+  LobbyRoomOptions,
+  LobbyRoomEvents,
+  LobbyRoomClosedEvent,
+  LobbyEvent,
+  LobbyOutcome,
+} from "./lobby.js";
 export { ReconnectingSocket, decodeFrame } from "./socket.js";
 export type {
   ReconnectingSocketOptions,

@@ -6,6 +6,14 @@
 
 export { SkirmishClient, LobbyError, TICKET_POLL_MS, LOBBY_POLL_MS } from "./client.js";
 export { MatchSession, SUBPROTOCOL, matchProtocols } from "./match.js";
+export {
+  LobbyRoom,
+  lobbyPath,
+  isOlderLobby,
+  CHAT_MAX_CHARS,
+  LOBBY_PING_MS,
+  LOBBY_PONG_TIMEOUT_MS,
+} from "./lobby.js";
 export { ReconnectingSocket, decodeFrame } from "./socket.js";
 export {
   ReconnectPolicy,

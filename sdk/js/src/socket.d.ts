@@ -52,7 +52,8 @@ export interface ReconnectingSocketOptions {
   protocols?: string[] | (() => string[]);
   /** default globalThis.WebSocket (Node 20 has none: pass ws's) */
   WebSocket?: WebSocketConstructor;
-  /** before an attempt that follows a 4001; a 4xx ApiError from it ends the attempts */
+  /** before an attempt that follows a 4001; a 4xx ApiError from it ends the attempts.
+   * Without it, a 4001 is final (the same token would be refused again). */
   refresh?: () => Promise<unknown>;
   clock?: Clock;
   random?: () => number;
@@ -60,8 +61,10 @@ export interface ReconnectingSocketOptions {
   giveUpMs?: number;
   /** a handshake with no answer, or an open socket without its welcome, is given up after this long; 5000 */
   openTimeoutMs?: number;
-  /** the ping the silence rule sends; default {type: "ping", t} */
+  /** the ping the silence rule sends (null: none); default {type: "ping", t} */
   ping?: (t: number) => object | null;
+  /** the silence rule's times instead of a match's (500 ms, then 1 s or 3 ticks) */
+  silence?: { pingAfterMs: number; deadAfterMs: number };
 }
 
 /**

@@ -1,8 +1,9 @@
 // A WebSocket that keeps itself connected by the reconnect policy of docs/protocol.md:
 // the close-code table, the silence rule, back-off with jitter, the 30 s limit without a
 // welcome and the fresh token after a 4001. It knows nothing of matches: a protocol layer
-// on top (MatchSession; later lobby rooms, spectating) decodes the messages, tells it when
-// a welcome came (markWelcomed) and what the mode's tick rate is (setTickRate).
+// on top (MatchSession, LobbyRoom; later spectating) decodes the messages, tells it when
+// a welcome came (markWelcomed) and what the mode's tick rate is (setTickRate), or fixes
+// the silence rule's times itself (the `silence` option: a lobby is a quiet place).
 
 import { systemClock } from "./clock.js";
 import { Emitter } from "./emitter.js";
@@ -58,6 +59,9 @@ export class ReconnectingSocket extends Emitter {
    * @param {number} [options.giveUpMs]
    * @param {number} [options.openTimeoutMs]
    * @param {(t: number) => object | null} [options.ping] the message the silence rule sends
+   *   (null: none, the layer on top pings on its own)
+   * @param {{pingAfterMs: number, deadAfterMs: number}} [options.silence] the silence
+   *   rule's times, instead of those of a match (500 ms, 1 s or 3 ticks)
    */
   constructor(options) {
     super();
@@ -66,7 +70,7 @@ export class ReconnectingSocket extends Emitter {
     this.policy = new ReconnectPolicy({ random: options.random, giveUpMs: options.giveUpMs });
     this.openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
     this.WebSocket = options.WebSocket || null;
-    this.silence = silenceTimes(null);
+    this.silence = options.silence ? { ...options.silence } : silenceTimes(null);
     /** idle | connecting | open | backoff | refreshing | closed */
     this.state = "idle";
     this.ws = null;
@@ -282,6 +286,11 @@ export class ReconnectingSocket extends Emitter {
     const decision = this.policy.decide(code, this.clock.now(), { httpStatus });
     if (decision.action === "final") {
       this._finish(code, reason, decision.reason === "gave_up", httpStatus);
+      return;
+    }
+    if (decision.refresh && !this.options.refresh) {
+      // A 4001 with no way to a fresh token: the same one would be refused again.
+      this._finish(code, reason, false, httpStatus);
       return;
     }
     this.state = "backoff";

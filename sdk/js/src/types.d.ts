@@ -1,4 +1,4 @@
-// The wire types of docs/protocol.md (REST bodies and match socket messages), and the
+// The wire types of docs/protocol.md (REST bodies, match and lobby socket messages), and the
 // small interfaces the SDK takes (WebSocket, fetch, clock). Types only: no runtime module.
 
 // -- injected -------------------------------------------------------------------------------
@@ -126,11 +126,17 @@ export interface Lobby {
   settings: Settings;
   host_id: string;
   max_players: number;
-  status: "open" | "started" | (string & {});
+  status: "open" | "started" | "closed" | (string & {});
   members: LobbyMember[];
   created_at: string;
   /** Once started: the caller's match access (null for non-members). */
   match: MatchAccess | null;
+  /** never listed; reachable by its members and by its `code` only */
+  private: boolean;
+  /** a private lobby's join code, for its members while it is open; else null */
+  code: string | null;
+  /** counts the lobby's changes: of two bodies of one lobby, the higher is the newer */
+  revision: number;
 }
 
 /** `GET /v1/lobbies`: one page, oldest first; `next` is the `after` of the next page. */
@@ -285,3 +291,54 @@ export interface ArenaInput {
   aim: number;
   fire: boolean;
 }
+
+// -- the lobby socket -----------------------------------------------------------------------
+
+/** What a `lobby` push says happened (`snapshot`: the lobby as it is, on connect). */
+export type LobbyEventName =
+  | "snapshot"
+  | "joined"
+  | "left"
+  | "ready"
+  | "settings"
+  | "started"
+  | "closed"
+  | (string & {});
+
+/** `{"type": "lobby"}`: the lobby as `GET /v1/lobbies/{id}` gives it to you. */
+export interface LobbyMessage {
+  type: "lobby";
+  event: LobbyEventName;
+  lobby: Lobby;
+}
+
+/** A member's line (yours included). Plain text: show it with textContent, never as HTML. */
+export interface ChatMessage {
+  type: "chat";
+  player_id: string;
+  name: string;
+  /** trimmed, 1..200 characters, as written (`<b>` and all) */
+  text: string;
+  /** ISO 8601, UTC */
+  at: string;
+}
+
+/** A word from the operators (on lobby and match sockets). */
+export interface AnnouncementMessage {
+  type: "announcement";
+  text: string;
+  at: string;
+}
+
+export interface LobbyPongMessage {
+  type: "pong";
+  t: number;
+}
+
+export type LobbyServerMessage =
+  | LobbyMessage
+  | ChatMessage
+  | AnnouncementMessage
+  | LobbyPongMessage
+  | ErrorMessage
+  | ReconnectMessage;

@@ -4,6 +4,11 @@
 
 import {
   ApiError,
+  type ChatMessage,
+  type Lobby,
+  LobbyError,
+  type LobbyOutcome,
+  LobbyRoom,
   type ArenaInput,
   type ArenaView,
   type MatchAccess,
@@ -118,6 +123,38 @@ export async function play(baseUrl: string): Promise<string | null> {
   await client.setReady(lobby.id, true);
   const seat: MatchAccess = await client.waitLobbyStarted(lobby.id, { pollMs: 500 });
   void seat;
+
+  const secret = await client.createLobby({ name: "ours", private: true });
+  const code: string | null = secret.code;
+  const theirs = await client.joinLobbyByCode(code ?? "K7WQ2M");
+  const room: LobbyRoom = client.lobbyRoom(theirs, { pingIntervalMs: 20_000 });
+  room.on("lobby", ({ event, lobby: now }) => {
+    const revision: number = now.revision;
+    void event;
+    void revision;
+  });
+  room.on("chat", (line: ChatMessage) => {
+    const shown: string = `${line.name}: ${line.text} (${line.at})`;
+    void shown;
+  });
+  room.on("announcement", (notice) => void notice.text);
+  room.on("closed", ({ code: closeCode, outcome, match }) => {
+    const how: LobbyOutcome = outcome;
+    void closeCode;
+    void how;
+    void match?.ws_path;
+  });
+  const sent: boolean = room.say("gl hf");
+  void sent;
+  room.apply(await client.setReady(theirs.id, true));
+  const myLobby: Lobby | null = room.lobby;
+  void myLobby;
+  try {
+    const mySeat: MatchAccess = await room.started;
+    void client.connect(mySeat);
+  } catch (err) {
+    if (err instanceof LobbyError) void err.status;
+  }
 
   const action: "reconnect" | "refresh" | "final" = closeAction(1012);
   const delay: number = backoffDelay(3, { afterRestart: false });
