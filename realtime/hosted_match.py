@@ -7,6 +7,7 @@ the local connections (which never block, see fanout.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,9 @@ class HostedMatch:
         # still): with the seed it replays the match exactly (realtime/input_record.py).
         self.record_limit = record_limit
         self.inputs = InputRecord(record_limit) if record_inputs else None
+        # Held by whoever writes the record (a checkpoint, a drain's, the replay): two
+        # writes in flight at once would send the same unsaved inputs twice.
+        self.saving = asyncio.Lock()
         self.budget = budget or StepBudget.for_rate(mode.tick_rate)
         # ticks whose step overran the budget, the last `overrun_limit + 1` of them
         self.overruns: deque[int] = deque(maxlen=self.budget.overrun_limit + 1)
@@ -215,6 +219,8 @@ class HostedMatch:
             "state": self.mode.dump_state(self.state),
             "seats": [[s.last_seq, s.applied_seq] for s in self.seats],
             "inputs_at": None if self.inputs is None else len(self.inputs),
+            # past its bound: the record is abandoned, on whichever pod plays on
+            "inputs_given_up": self.inputs is not None and self.inputs.given_up,
         }
 
     def unsaved_inputs(self) -> list[Entry]:
@@ -243,6 +249,10 @@ class HostedMatch:
                 self.inputs.add([self.tick + 1, seat.slot, None])
 
     def _record_from(self, checkpoint: dict[str, Any]) -> InputRecord:
+        if checkpoint.get("inputs_given_up"):
+            record = InputRecord(self.record_limit)
+            record.given_up = True
+            return record
         saved = checkpoint.get("inputs_at")
         if isinstance(saved, int):
             return InputRecord(self.record_limit, saved)

@@ -54,11 +54,14 @@ class LeaseKeeper:
     async def save(self, hosted: HostedMatch, epoch: int) -> bool:
         """Write the match's checkpoint with the inputs recorded since the last one; False
         when a later lease epoch's checkpoint fences this one out (nothing is written)."""
-        entries = hosted.unsaved_inputs()
-        saved = await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), epoch, entries)
-        if saved:
-            hosted.inputs_saved(len(entries))
-        return saved
+        async with hosted.saving:
+            if hosted.status == "finished":
+                return True  # its replay holds the rest of the record: nothing to add
+            entries = hosted.unsaved_inputs()
+            saved = await self.store.save_checkpoint(hosted.id, hosted.checkpoint(), epoch, entries)
+            if saved:
+                hosted.inputs_saved(len(entries))
+            return saved
 
     async def checkpoint_all(self) -> None:
         """A pod that dies loses at most the play since its last checkpoint."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from realtime.room_bus import RoomBus
 from realtime.tasks import cancel_and_wait
 from skirmish.base.errors import Forbidden, NotFound
 from skirmish.base.store import Store
-from skirmish.base.store.records import LobbyRecord
+from skirmish.base.store.records import LobbyRecord, id_pattern
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ OUTBOX_LIMIT = 1000  # chat lines and room leaves waiting for the bus
 LobbyView = Callable[[LobbyRecord, str], dict[str, Any]]  # (lobby, viewer) → its JSON body
 LocalFrames = Callable[[bytes], int]  # a frame for every match socket here (the match host)
 Message = dict[str, Any]
+
+
+LOBBY_ID = re.compile(id_pattern("l"))
 
 
 def room_of(lobby_id: str) -> str:
@@ -127,6 +131,8 @@ class LobbyRooms:
         going away (the client reconnects, to another one)."""
         if self.draining:
             raise Draining("server restarting: reconnect")
+        if not LOBBY_ID.fullmatch(socket.lobby_id):  # no room is joined for what cannot be
+            raise NotFound("lobby not found")
         self.sockets.setdefault(socket.lobby_id, set()).add(socket)
         try:
             # In the room first: a change made while the lobby is read is not missed.
@@ -280,6 +286,15 @@ class LobbyRooms:
             for lobby_id in list(self.sockets):
                 with contextlib.suppress(Exception):
                     self.resync(lobby_id, await self.store.get_lobby(lobby_id))
+            await self.leave_empty_rooms()
+
+    async def leave_empty_rooms(self) -> None:
+        """Leave the rooms no socket here needs any more: a leave the outbox could not take
+        (it was full) must not keep this pod in a lobby's group for good."""
+        needed = {room_of(lobby_id) for lobby_id in self.sockets} | {ANNOUNCEMENTS}
+        for room in self.bus.rooms - needed:
+            with contextlib.suppress(Exception):
+                await self.bus.leave(room)
 
     def resync(self, lobby_id: str, lobby: LobbyRecord | None) -> None:
         for socket in self._ready(lobby_id):

@@ -88,7 +88,8 @@ class MatchEnds:
             log.warning("match %s: no replay kept, over %d inputs", hosted.id, record.limit)
             await self.store.drop_inputs(hosted.id)
         elif record is not None:  # before the result: a finished match has its replay
-            await self.store.save_replay(hosted.id, hosted.replay(), record.pending())
+            async with hosted.saving:  # after any checkpoint in flight, never beside it
+                await self.store.save_replay(hosted.id, hosted.replay(), record.pending())
         return await record_result(self.store, hosted, outcome, self.wall_clock())
 
     async def _conclude(

@@ -54,8 +54,25 @@ def resolve(mode: AnyMode, chosen: Mapping[str, Any] | None) -> dict[str, Any]:
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "settings"
         raise InvalidSettings(f"{mode.name} settings: {where}: {error.message}")
+    settings = canonical(settings_schema(mode), settings)
     configured(mode, settings)  # the mode's own checks (ranges that depend on each other)
     return settings
+
+
+def canonical(schema: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """One spelling per value, so that equal settings compare (and queue) equal: JSON's
+    `180` and `180.0` are one number, a "number" setting a float, an "integer" an int."""
+    properties = schema.get("properties", {})
+    spelled = dict(settings)
+    for name, value in settings.items():
+        kind = properties.get(name, {}).get("type")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if kind == "number":
+            spelled[name] = float(value)
+        elif kind == "integer" and float(value).is_integer():
+            spelled[name] = int(value)
+    return spelled
 
 
 _cache: OrderedDict[tuple[int, bytes], tuple[AnyMode, AnyMode]] = OrderedDict()

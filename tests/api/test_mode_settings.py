@@ -163,3 +163,13 @@ def test_the_openapi_document_ties_settings_to_the_mode(api: Api) -> None:
     change = Draft202012Validator(components["SettingsIn"])
     assert change.is_valid({"settings": {"capture_limit": 2}})
     assert not change.is_valid({"settings": {"lives": 1}})
+
+
+def test_equal_settings_spelled_differently_are_one_queue(api: Api) -> None:
+    """JSON has one number type: 180 and 180.0 seconds are the same settings."""
+    spelled = ticket(api.sign_in("a"), settings={"time_limit_seconds": 180, "score_limit": 10.0})
+    default = ticket(api.sign_in("b"))
+    assert spelled["settings"] == default["settings"] == ARENA_DEFAULTS
+    assert isinstance(spelled["settings"]["score_limit"], int)
+    (made,) = api.run_matcher()
+    assert {p.player_id for p in made.players} == {spelled["player_id"], default["player_id"]}

@@ -4,14 +4,26 @@ early on."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import time
+
 import orjson
 
 from game.modes import ArenaMode
 from game.replay import replay
 from realtime.hosted_match import HostedMatch
+from realtime.input_record import InputRecord
+from realtime.lease_keeper import LeaseKeeper
+from realtime.owned_matches import OwnedMatches
+from realtime.ownership import MemoryMatchDirectory
 from skirmish.base.store.records import MatchPlayer, MatchRecord
+from skirmish.base.store.redis import RedisStore
 from tests.realtime.conftest import HarnessFactory, receive_until
 from tests.realtime.test_consumer import input_frame
+from tests.support.redis_server import redis_url
+
+__all__ = ["redis_url"]
 
 
 def hosted_match(players: int = 4) -> HostedMatch:
@@ -81,3 +93,38 @@ async def test_a_match_checkpointed_as_it_goes_replays_from_its_record(
     assert [(s.score, s.shots, s.hits) for s in outcome.stats] == [
         (p["score"], p["shots"], p["hits"]) for p in result["players"]
     ]
+
+
+def test_a_record_given_up_stays_given_up_on_the_pod_that_takes_over() -> None:
+    hosted = hosted_match(players=2)
+    hosted.inputs = InputRecord(limit=100)
+    seq = play(hosted, 30, 0)
+    written(hosted)
+    seq = play(hosted, 30, seq)  # past 100 entries: no replay for this match
+    checkpoint = hosted.checkpoint()
+    taker = hosted_match(players=2)
+    taker.restore(checkpoint)
+    play(taker, 5, seq)
+    assert taker.inputs is not None and taker.inputs.given_up
+    assert taker.unsaved_inputs() == []
+
+
+async def test_saves_in_flight_together_write_each_input_once(redis_url: str) -> None:
+    """A drain's checkpoint while the periodic one is on its way to Redis, say: the record
+    must still hold each input once, as long as the checkpoint says."""
+    store = RedisStore(redis_url, prefix=f"test-{secrets.token_hex(6)}")
+    directory = MemoryMatchDirectory(10.0)
+    keeper = LeaseKeeper(OwnedMatches(), directory, store, 10.0, time.time, print)
+    hosted = hosted_match()
+    seq = play(hosted, 20, 0)
+    await asyncio.gather(keeper.save(hosted, 1), keeper.save(hosted, 1))
+    play(hosted, 10, seq)
+    hosted.status = "finished"
+    assert hosted.inputs is not None
+    await asyncio.gather(
+        keeper.save(hosted, 1), store.save_replay(hosted.id, {}, hosted.inputs.pending())
+    )
+    replay = await store.get_replay(hosted.id)
+    await store.close()
+    assert replay is not None
+    assert [e[2]["seq"] for e in replay["inputs"]] == list(range(1, 4 * 30 + 1))

@@ -101,6 +101,9 @@ async def test_non_members_and_bad_tokens_are_refused(harness: Harness) -> None:
         assert await refusal(eve, public["id"]) == ("forbidden", 4003)  # nobody is in it
         assert await refusal(eve, private["id"]) == ("not_found", 4004)  # as if none
         assert await refusal(eve, "l_0000000000000000") == ("not_found", 4004)
+        for bogus in ("x" * 100, "l_%zz", "lobby.l_1"):  # not an id: no room is even joined
+            assert await refusal(eve, bogus) == ("not_found", 4004)
+        assert harness.services.rooms.bus.rooms <= {"announcements", f"lobby.{open_one}"}
         assert await refusal(eve, open_one, token=match_token) == ("unauthorized", 4001)
         assert await refusal(eve, open_one, token=foreign) == ("unauthorized", 4001)
         origin = [(b"origin", b"https://evil.example"), (b"host", b"pod")]
@@ -279,3 +282,17 @@ async def test_a_change_a_socket_missed_is_sent_at_the_next_check(harness: Harne
         await bob.call("POST", f"/v1/lobbies/{lobby_id}/join")
         assert (await frame(ws))["event"] == "joined"
         assert await ws.receive_nothing(0.1)
+
+
+async def test_a_room_nobody_here_needs_is_left_at_the_next_check(harness: Harness) -> None:
+    """A leave can be lost (the outbox full, the layer away): the check leaves what no
+    socket of this pod needs, so the pod does not stay in a lobby's group for good."""
+    async with rest(harness) as guest:
+        ada = await guest("ada")
+        lobby_id = (await ada.lobby())["id"]
+        ws, _ = await ada.connect(lobby_id)
+        rooms = harness.services.rooms
+        await rooms.bus.join("lobby.l_00000000000000aa")  # as if its leave had been lost
+        await rooms.leave_empty_rooms()
+        assert rooms.bus.rooms == {"announcements", f"lobby.{lobby_id}"}
+        await ws.disconnect()
