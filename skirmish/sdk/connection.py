@@ -20,6 +20,32 @@ from skirmish.sdk.records import MatchAccess, MatchClosed, SkirmishError
 SUBPROTOCOL = "skirmish.v1"
 
 
+async def open_socket(
+    url: str, token: str, timeout: float, waited_for: str, silent_code: int | None
+) -> tuple[ClientConnection, dict[str, Any]]:
+    """Open a Skirmish socket and read its first message (`waited_for` names what the
+    server sends first). `MatchClosed` if the handshake is refused or not answered, if the
+    server closes the socket (`code`, with the `error` that says why), or if nothing comes
+    within `timeout` (code `silent_code`). A refusal's `error` is returned once its close
+    has come."""
+    ws = await _handshake(url, token, timeout)
+    first: dict[str, Any] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            first = orjson.loads(await ws.recv())
+            if first.get("type") == "error":  # a refusal: its close follows at once
+                await ws.wait_closed()
+    except ConnectionClosed as exc:
+        raise MatchClosed(ws.close_code, ws.close_reason or "", error=first or None) from exc
+    except TimeoutError as exc:
+        ws.transport.abort()
+        raise MatchClosed(silent_code, f"no {waited_for} within {timeout:g} s") from exc
+    except BaseException:
+        ws.transport.abort()
+        raise
+    return ws, first
+
+
 async def _handshake(url: str, token: str, open_timeout: float) -> ClientConnection:
     """The WebSocket handshake; `MatchClosed` (code None) if it is refused or not answered."""
     protocols = [Subprotocol(SUBPROTOCOL), Subprotocol("token." + token)]
@@ -70,21 +96,7 @@ class MatchConnection:
         """Open the socket and wait for `welcome`; `MatchClosed` if none comes: the
         handshake was refused (`status`) or not answered, or the server closed the socket
         (`code`, after the `error` that says why)."""
-        ws = await _handshake(url, access.token, open_timeout)
-        first: dict[str, Any] = {}
-        try:
-            async with asyncio.timeout(open_timeout):
-                first = orjson.loads(await ws.recv())
-                if first.get("type") == "error":  # a refusal: its close follows at once
-                    await ws.wait_closed()
-        except ConnectionClosed as exc:
-            raise MatchClosed(ws.close_code, ws.close_reason or "", error=first or None) from exc
-        except TimeoutError as exc:
-            ws.transport.abort()
-            raise MatchClosed(None, f"no welcome within {open_timeout:g} s") from exc
-        except BaseException:
-            ws.transport.abort()
-            raise
+        ws, first = await open_socket(url, access.token, open_timeout, "welcome", None)
         if first.get("type") == "error":
             raise MatchClosed(ws.close_code, ws.close_reason or "", error=first)
         if first.get("type") != "welcome":

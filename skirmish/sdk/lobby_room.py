@@ -33,7 +33,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from skirmish.sdk.client import SkirmishClient
-from skirmish.sdk.connection import _handshake
+from skirmish.sdk.connection import open_socket
 from skirmish.sdk.reconnect import Backoff, Timing, after_close
 from skirmish.sdk.records import Lobby, MatchAccess, MatchClosed, SkirmishError
 
@@ -261,21 +261,7 @@ class LobbyRoom:
         left = self.timing.policy.give_up - (self.clock() - since)
         timeout = max(0.1, min(self.timing.policy.open_timeout, left))
         url = self.client.ws_url(f"/ws/lobbies/{self.lobby_id}")
-        ws = await _handshake(url, self.client.token or "", timeout)
-        first: Message = {}
-        try:
-            async with asyncio.timeout(timeout):
-                first = orjson.loads(await ws.recv())
-                if first.get("type") == "error":  # a refusal: its close follows at once
-                    await ws.wait_closed()
-        except ConnectionClosed as exc:
-            raise MatchClosed(ws.close_code, ws.close_reason or "", error=first or None) from exc
-        except TimeoutError as exc:
-            ws.transport.abort()
-            raise MatchClosed(1006, f"no snapshot within {timeout:g} s") from exc
-        except BaseException:
-            ws.transport.abort()
-            raise
+        ws, first = await open_socket(url, self.client.token or "", timeout, "snapshot", 1006)
         if first.get("type") != "lobby":
             await ws.close()
             raise MatchClosed(ws.close_code, "", error=first if first else None)
