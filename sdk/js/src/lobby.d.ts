@@ -1,5 +1,4 @@
-import { Emitter } from "./emitter.js";
-import { ReconnectingSocket } from "./socket.js";
+import { SocketSession } from "./session.js";
 import type { ClosedEvent, DropEvent, ReconnectingEvent } from "./socket.js";
 import type {
   AnnouncementMessage,
@@ -91,7 +90,7 @@ export interface LobbyRoomOptions {
  * every change (newest by `revision`), chat, announcements; ends with the server's 1000
  * after `started` (your match access in `match`, `started` resolves with it).
  */
-export class LobbyRoom extends Emitter<LobbyRoomEvents> {
+export class LobbyRoom extends SocketSession<LobbyRoomEvents> {
   constructor(options: LobbyRoomOptions);
   options: LobbyRoomOptions;
   lobbyId: string;
@@ -106,16 +105,12 @@ export class LobbyRoom extends Emitter<LobbyRoomEvents> {
   rtt: number | null;
   stats: { snapshots: number; pushes: number; stale: number; chat: number; pings: number };
   pingIntervalMs: number;
-  socket: ReconnectingSocket;
   /** the first snapshot's lobby; rejects with a LobbyError if the room ends first */
   ready: Promise<Lobby>;
   /** this member's match access once the lobby starts; a LobbyError if it ends otherwise */
   started: Promise<MatchAccess>;
   /** the `closed` event */
   done: Promise<LobbyRoomClosedEvent>;
-  readonly connection: "connecting" | "open" | "reconnecting" | "closed";
-  readonly pod: string | null;
-  connect(): this;
   /** Send a chat line (trimmed, 1..200 characters, else RangeError); false when not connected. */
   say(text: string): boolean;
   ping(): number | null;

@@ -7,10 +7,9 @@
 // settings, start): the room listens and chats.
 
 import { systemClock } from "./clock.js";
-import { Emitter } from "./emitter.js";
 import { LobbyError } from "./errors.js";
 import { matchProtocols } from "./match.js";
-import { ReconnectingSocket } from "./socket.js";
+import { SocketSession } from "./session.js";
 
 /** A chat line is 1..200 characters once trimmed. */
 export const CHAT_MAX_CHARS = 200;
@@ -37,7 +36,7 @@ export function isOlderLobby(lobby, than) {
   return a !== null && b !== null && a < b;
 }
 
-export class LobbyRoom extends Emitter {
+export class LobbyRoom extends SocketSession {
   /**
    * @param {object} options
    * @param {string} options.lobbyId
@@ -69,7 +68,7 @@ export class LobbyRoom extends Emitter {
     if (options.lobby) this.apply(options.lobby);
 
     const token = options.token;
-    this.socket = new ReconnectingSocket({
+    this._attach({
       url: options.url,
       protocols: () => matchProtocols(typeof token === "function" ? token() : token),
       WebSocket: options.WebSocket,
@@ -84,41 +83,14 @@ export class LobbyRoom extends Emitter {
         deadAfterMs: this.pingIntervalMs + this._pongTimeoutMs,
       },
     });
-    this.socket.on("open", (ev) => this._onOpen(ev));
-    this.socket.on("message", (msg) => this._onMessage(msg));
-    this.socket.on("drop", (ev) => this._onDrop(ev));
-    this.socket.on("reconnecting", (ev) => this.emit("reconnecting", ev));
-    this.socket.on("closed", (ev) => this._onClosed(ev));
-
-    this.ready = new Promise((resolve, reject) => {
-      this._ready = { resolve, reject };
-    });
     this.started = new Promise((resolve, reject) => {
       this._started = { resolve, reject };
     });
-    this.done = new Promise((resolve) => {
-      this._done = resolve;
-    });
-    for (const promise of [this.ready, this.started]) promise.catch(() => {});
+    this.started.catch(() => {}); // observed or not, a room that ends otherwise is no crash
   }
 
-  /** Open the socket; `ready` resolves at the first snapshot. */
-  connect() {
-    this.socket.connect();
-    return this;
-  }
-
-  /** connecting | open | reconnecting | closed */
-  get connection() {
-    const s = this.socket.state;
-    if (s === "closed") return "closed";
-    if (s === "open" && this._welcomed) return "open";
-    return this.stats.snapshots ? "reconnecting" : "connecting";
-  }
-
-  /** The pod serving the socket (`x-skirmish-pod`), where the WebSocket shows headers. */
-  get pod() {
-    return this.socket.pod;
+  _everWelcomed() {
+    return this.stats.snapshots > 0;
   }
 
   /**

@@ -1,6 +1,6 @@
-import { Emitter } from "./emitter.js";
 import { PendingInputs } from "./pending.js";
-import { ClosedEvent, DropEvent, ReconnectingEvent, ReconnectingSocket } from "./socket.js";
+import { SocketSession } from "./session.js";
+import { ClosedEvent, DropEvent, ReconnectingEvent } from "./socket.js";
 import type {
   Clock,
   ErrorMessage,
@@ -78,9 +78,10 @@ export interface MatchSessionOptions {
  * A match: its socket, kept connected by the reconnect policy, and the protocol around it
  * (welcome, inputs and their seqs, pending inputs and their resend, pings).
  */
-export class MatchSession<View = Record<string, any>, Input = Record<string, unknown>> extends Emitter<
-  MatchEvents<View, Input>
-> {
+export class MatchSession<
+  View = Record<string, any>,
+  Input = Record<string, unknown>,
+> extends SocketSession<MatchEvents<View, Input>> {
   constructor(options: MatchSessionOptions);
   options: MatchSessionOptions;
   clock: Clock;
@@ -104,15 +105,11 @@ export class MatchSession<View = Record<string, any>, Input = Record<string, unk
   /** seqs the server reported with `input_dropped` */
   dropped: number[];
   stats: { welcomes: number; resent: number; snapshots: number; inputs: number };
-  socket: ReconnectingSocket;
   /** resolves at the first welcome; rejects with MatchClosedError if it ends before */
   ready: Promise<WelcomeMessage>;
   /** resolves when the session is over for good */
   done: Promise<MatchClosedEvent>;
-  readonly connection: "connecting" | "open" | "reconnecting" | "closed";
-  readonly pod: string | null;
   readonly canSend: boolean;
-  connect(): this;
   /** Send the next input (the mode's fields); its seq, or null when not connected. */
   sendInput(fields: Input): number | null;
   /** Send a ping (clock ms); null when not connected. */

@@ -3,10 +3,9 @@
 // docs/protocol.md, section 2.
 
 import { systemClock } from "./clock.js";
-import { Emitter } from "./emitter.js";
 import { MatchClosedError } from "./errors.js";
 import { PendingInputs } from "./pending.js";
-import { ReconnectingSocket } from "./socket.js";
+import { SocketSession } from "./session.js";
 
 export const SUBPROTOCOL = "skirmish.v1";
 
@@ -26,7 +25,7 @@ function checkFields(fields) {
   }
 }
 
-export class MatchSession extends Emitter {
+export class MatchSession extends SocketSession {
   /**
    * @param {object} options
    * @param {{match_id: string, ws_path: string, token: string, expires_at?: string}} options.access
@@ -61,7 +60,7 @@ export class MatchSession extends Emitter {
     this._leaving = false;
 
     const refresh = options.refreshToken;
-    this.socket = new ReconnectingSocket({
+    this._attach({
       url: () =>
         typeof options.url === "function" ? options.url(this.access) : options.url,
       protocols: () => matchProtocols(this.access.token),
@@ -78,38 +77,10 @@ export class MatchSession extends Emitter {
           }
         : undefined,
     });
-    this.socket.on("open", (ev) => this._onOpen(ev));
-    this.socket.on("message", (msg) => this._onMessage(msg));
-    this.socket.on("drop", (ev) => this._onDrop(ev));
-    this.socket.on("reconnecting", (ev) => this.emit("reconnecting", ev));
-    this.socket.on("closed", (ev) => this._onClosed(ev));
-
-    this.ready = new Promise((resolve, reject) => {
-      this._ready = { resolve, reject };
-    });
-    this.ready.catch(() => {}); // observed or not, a closed session is no crash
-    this.done = new Promise((resolve) => {
-      this._done = resolve;
-    });
   }
 
-  /** Open the socket; `ready` resolves at the first welcome. */
-  connect() {
-    this.socket.connect();
-    return this;
-  }
-
-  /** connecting | open | reconnecting | closed: the socket's side of things. */
-  get connection() {
-    const s = this.socket.state;
-    if (s === "closed") return "closed";
-    if (s === "open" && this._welcomed) return "open";
-    return this.stats.welcomes ? "reconnecting" : "connecting";
-  }
-
-  /** The pod serving the socket (`x-skirmish-pod`), where the WebSocket shows headers. */
-  get pod() {
-    return this.socket.pod;
+  _everWelcomed() {
+    return this.stats.welcomes > 0;
   }
 
   /** True when an input sent now would go out: a socket open and welcomed. */

@@ -20,6 +20,7 @@ export type {
   LobbyOutcome,
 } from "./lobby.js";
 export { ReconnectingSocket, decodeFrame } from "./socket.js";
+export { SocketSession } from "./session.js";
 export type {
   ReconnectingSocketOptions,
   SocketEvents,

@@ -15,6 +15,7 @@ export {
   LOBBY_PONG_TIMEOUT_MS,
 } from "./lobby.js";
 export { ReconnectingSocket, decodeFrame } from "./socket.js";
+export { SocketSession } from "./session.js";
 export {
   ReconnectPolicy,
   closeAction,
