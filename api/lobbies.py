@@ -93,6 +93,7 @@ async def create_lobby(ctx: Context, body: LobbyIn) -> LobbyOut:
         max_players=body.max_players,
         members=(LobbyMember(player_id=ctx.me.player_id, name=ctx.me.name),),
         created_at=ctx.services.clock(),
+        spectators=body.spectators,
     )
     lobby = await add_lobby(ctx.services, lobby, body.private)
     return lobby_out(ctx.services, lobby, ctx.me.player_id)
@@ -308,6 +309,7 @@ async def start_lobby(ctx: Context) -> LobbyOut:
         seed=secrets.randbits(63),
         players=await seated(services, lobby),
         created_at=services.clock(),
+        **MatchRecord.watched_by(lobby.spectators),
     )
     with contextlib.suppress(Conflict):  # written already by an earlier, interrupted start
         await services.store.add_match(match)

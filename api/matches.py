@@ -1,11 +1,14 @@
-"""Match info, and fresh match tokens for players who need to rejoin."""
+"""Match info, fresh match tokens for players who need to rejoin, and spectate tokens."""
 
 from __future__ import annotations
 
+import hmac
+
 from api.routing import Context, endpoint
-from api.schemas import MatchAccess, MatchOut, ReplayOut
-from api.views import match_access, match_out
+from api.schemas import MatchAccess, MatchOut, ReplayOut, SpectateAccess, SpectateIn
+from api.views import match_access, match_out, when
 from skirmish.base.errors import Conflict, Forbidden, NotFound
+from skirmish.base.settings import spectator_every
 from skirmish.base.store.records import MatchRecord
 
 
@@ -31,6 +34,57 @@ async def new_match_token(ctx: Context) -> MatchAccess:
     if match.status == "finished":
         raise Conflict("the match is over")
     return match_access(ctx.services, ctx.me.player_id, match.id)
+
+
+@endpoint(
+    "POST",
+    "/v1/matches/{match_id}/spectate",
+    body=SpectateIn,
+    response=SpectateAccess,
+    errors=(403, 404, 409),
+)
+async def spectate(ctx: Context, body: SpectateIn) -> SpectateAccess:
+    """A spectate token: watch the match live (behind a delay) or, once it is over, its
+    recording. Who may is the match's `spectators` policy (403 otherwise); a `link`
+    match's players get its watch `code` to share."""
+    match = await existing(ctx)
+    services, player_id = ctx.services, ctx.me.player_id
+    player = match.slot_of(player_id) is not None
+    if not player and not may_watch(match, body.code):
+        raise Forbidden(WHO_MAY_WATCH[match.spectators])
+    if match.status == "finished" and await services.store.get_replay(match.id) is None:
+        raise Conflict("the match is over and no recording of it was kept")
+    issued = services.tokens.issue_spectate(player_id, match.id)
+    settings = services.settings
+    mode = services.modes.get(match.mode)
+    tick_rate = mode.tick_rate if mode is not None else settings.tick_rate
+    every = spectator_every(tick_rate, settings.spectator_rate_hz)
+    return SpectateAccess(
+        match_id=match.id,
+        ws_path=f"/ws/matches/{match.id}/spectate",
+        token=issued.token,
+        expires_at=when(issued.expires_at),
+        live=match.status != "finished",
+        delay_ms=round(settings.spectator_delay_seconds * 1000),
+        rate_hz=tick_rate / every,
+        code=match.watch_code if player else None,
+    )
+
+
+WHO_MAY_WATCH = {
+    "players": "only the players of this match may watch it",
+    "link": "watching this match takes its watch code",
+    "signed_in": "",
+}
+
+
+def may_watch(match: MatchRecord, code: str | None) -> bool:
+    """May someone who is not a player of `match` watch it, holding `code`?"""
+    if match.spectators == "signed_in":
+        return True
+    if match.spectators == "link" and match.watch_code is not None and code is not None:
+        return hmac.compare_digest(match.watch_code, code)
+    return False
 
 
 @endpoint("GET", "/v1/matches/{match_id}/replay", response=ReplayOut, errors=(404, 409))

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from skirmish.base.store.records import id_pattern
+from skirmish.base.store.records import SpectatorPolicy, id_pattern
 from skirmish.base.text import visible
 
 # Letters of any script (with their combining marks), digits, and a little punctuation; no
@@ -122,6 +122,11 @@ class LobbyIn(Body):
         description="a private lobby is never listed and is joined only with its `code` "
         "(POST /v1/lobbies/join)",
     )
+    spectators: SpectatorPolicy = Field(
+        "signed_in",
+        description="who may watch its match: its `players`, anyone `signed_in`, or holders "
+        "of its watch code (`link`)",
+    )
 
 
 CODE_PATTERN = r"^[A-Za-z0-9]{6}$"
@@ -172,6 +177,7 @@ class LobbyOut(Body):
         description="counts the lobby's changes: of two bodies of one lobby (a response, "
         "a lobby socket's push), the higher revision is the newer",
     )
+    spectators: SpectatorPolicy = Field("signed_in", description="who may watch its match")
 
 
 class LobbiesQuery(BaseModel):
@@ -203,10 +209,35 @@ class MatchOut(Body):
     settings: dict[str, Any] = Field(description="the settings the match plays with")
     status: Literal["waiting", "running", "finished"]
     players: list[MatchPlayerOut]
+    spectators: SpectatorPolicy = Field("signed_in", description="who may watch it")
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
     result: dict[str, Any] | None = None
+
+
+WATCH_CODE_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class SpectateIn(Body):
+    code: str | None = Field(
+        None,
+        pattern=WATCH_CODE_PATTERN,
+        description="the watch code of a `link` match (its players have it)",
+    )
+
+
+class SpectateAccess(Body):
+    match_id: str
+    ws_path: str = Field(description="the spectator socket: /ws/matches/{id}/spectate")
+    token: str = Field(description="the spectate token, offered as subprotocol token.<it>")
+    expires_at: datetime
+    live: bool = Field(description="true: the match runs (or is about to); false: a recording")
+    delay_ms: int = Field(description="how far behind the match a live view runs")
+    rate_hz: float = Field(description="spectator snapshots per second of match time")
+    code: str | None = Field(
+        None, description="a `link` match's watch code, for its players to share (else null)"
+    )
 
 
 class ReplayOut(Body):

@@ -72,6 +72,7 @@ def lobby_out(services: PodServices, lobby: LobbyRecord, viewer: str | None) -> 
         private=lobby.private,
         code=lobby.code if member and lobby.status == "open" else None,
         revision=lobby.revision,
+        spectators=lobby.spectators,
     )
 
 
@@ -84,6 +85,7 @@ def match_out(match: MatchRecord) -> MatchOut:
         players=[
             MatchPlayerOut(player_id=p.player_id, name=p.name, slot=p.slot) for p in match.players
         ],
+        spectators=match.spectators,
         created_at=when(match.created_at),
         started_at=when(match.started_at),
         finished_at=when(match.finished_at),

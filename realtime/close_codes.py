@@ -9,6 +9,7 @@ class CloseCode:
     TOO_BIG = 1009  # a frame over the size limit
     INTERNAL = 1011  # the match (or the lobby socket's room) failed on the server
     RESTART = 1012  # the pod restarts or the match moved: reconnect
+    TRY_LATER = 1013  # a spectator's match has no pod yet, or the pod plays enough replays
     UNAUTHORIZED = 4001  # missing, bad or expired token
     FORBIDDEN = 4003  # origin not allowed, token for another match, not a player or lobby member
     NOT_FOUND = 4004  # no such match or lobby, or the match's mode is not played here

@@ -288,7 +288,9 @@ class HostedMatch:
             connection.send_snapshot(seat.applied_seq, body)
 
     def broadcast(self, message: dict[str, Any]) -> None:
-        frame = messages.encode(message)
+        self.broadcast_frame(messages.encode(message))
+
+    def broadcast_frame(self, frame: bytes) -> None:
         for seat in self.seats:
             if seat.connection is not None:
                 seat.connection.send_frame(frame)

@@ -39,6 +39,12 @@ class Draining(SkirmishError):
     status, code = 503, "server_restarting"
 
 
+class TryLater(SkirmishError):
+    """Nothing to serve yet, or no room for it now: the client tries again shortly."""
+
+    status, code = 503, "try_later"
+
+
 @dataclass(kw_only=True)
 class MatchClaims:
     store: Store
@@ -86,13 +92,7 @@ class MatchClaims:
             raise MatchOver("the match is over; its result is at /v1/matches/" + match_id)
         if self.draining:
             raise Draining("this server is restarting; reconnect")
-        mode = self.modes.get(record.mode)
-        if mode is None:  # a pod of another version created it
-            raise NotFound(f"mode {record.mode!r} is not played on this server")
-        try:
-            mode = mode_settings.configured(mode, mode_settings.resolve(mode, record.settings))
-        except InvalidSettings as exc:  # chosen on a pod whose mode takes other settings
-            raise NotFound(f"match {match_id} cannot be played on this server: {exc}") from exc
+        mode = self.mode_of(record)
         channel = self.edge.relay.channel
         lease = await self.keeper.directory.claim(match_id, self.pod, channel)
         if lease.pod == self.pod and lease.channel == channel:
@@ -100,6 +100,17 @@ class MatchClaims:
         if not self.edge.relay.enabled:
             raise SkirmishError(f"match {match_id} is owned by pod {lease.pod}")
         return self.edge.follow(record, mode, lease)
+
+    def mode_of(self, record: MatchRecord) -> AnyMode:
+        """The mode a match plays, configured with its settings; NotFound if this pod
+        cannot play it."""
+        mode = self.modes.get(record.mode)
+        if mode is None:  # a pod of another version created it
+            raise NotFound(f"mode {record.mode!r} is not played on this server")
+        try:
+            return mode_settings.configured(mode, mode_settings.resolve(mode, record.settings))
+        except InvalidSettings as exc:  # chosen on a pod whose mode takes other settings
+            raise NotFound(f"match {record.id} cannot be played on this server: {exc}") from exc
 
     async def _host(self, record: MatchRecord, mode: AnyMode, lease: Lease) -> HostedMatch:
         # The claim may hand back a lease of ours that this pod let go unrenewed (Redis

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from game.modes import Outcome
-from realtime import metrics
+from realtime import messages, metrics
 from realtime.close_codes import CloseCode
 from realtime.hosted_match import HostedMatch
 from realtime.ownership import Lease, MatchDirectory
@@ -34,6 +34,8 @@ class MatchEnds:
     wall_clock: Callable[[], float]
     release: Callable[[HostedMatch], None]  # the match is no longer ours: registry and lease
     flush: Callable[[], None]  # send the closes to relayed sockets now, not at the next tick
+    # the result's frame (None: it could not be written), for the match's spectators
+    concluded: Callable[[HostedMatch, bytes | None], None] = lambda hosted, frame: None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
 
     def started(self, hosted: HostedMatch) -> None:
@@ -102,12 +104,15 @@ class MatchEnds:
                 raise RuntimeError("lost the lease before the result was written")
             result = await write
             await self.store.drop_checkpoint(hosted.id)
-            hosted.broadcast({"type": "result", **result})
+            frame = messages.encode({"type": "result", **result})
+            hosted.broadcast_frame(frame)
             hosted.close_all(CloseCode.NORMAL, "match over")
+            self.concluded(hosted, frame)
             metrics.MATCHES_FINISHED.inc()
         except Exception:
             log.exception("could not record the result of match %s", hosted.id)
             hosted.close_all(CloseCode.INTERNAL, "internal error")
+            self.concluded(hosted, None)
         finally:
             self.release(hosted)
             self.flush()

@@ -7,7 +7,9 @@ It puts the parts together and runs their loops; each part owns its own state:
 - `LeaseKeeper` (lease_keeper.py): lease renewals and checkpoints;
 - `OwnerSide` / `EdgeSide` (relay_owner.py, relay_edge.py): the two ends of cross-pod
   play over the `Relay` (relay.py);
-- `MatchEnds` (match_ends.py): results, aborts, the first running tick.
+- `MatchEnds` (match_ends.py): results, aborts, the first running tick;
+- `Spectators` / `WatchEdge` (spectators.py, watch_edge.py): spectators of the matches it
+  owns, and its spectators of matches other pods own.
 """
 
 from __future__ import annotations
@@ -20,24 +22,28 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from game.modes import AnyMode
+from realtime import messages
 from realtime.close_codes import CloseCode
 from realtime.fanout import Outlet
 from realtime.hosted_match import HostedMatch, Seat, StepOverrun
 from realtime.lease_keeper import LeaseKeeper
-from realtime.match_claims import Match, MatchClaims
+from realtime.match_claims import Match, MatchClaims, TryLater
 from realtime.match_ends import MatchEnds
 from realtime.owned_matches import OwnedMatch, OwnedMatches
 from realtime.ownership import MatchDirectory, MemoryMatchDirectory
-from realtime.relay import Relay
+from realtime.relay import PodLink, Relay
 from realtime.relay_edge import EdgeSide, RemoteMatch
 from realtime.relay_owner import OwnerSide, RemoteConnection, replace
+from realtime.spectators import Spectators
 from realtime.tasks import cancel_and_wait
 from realtime.tick_scheduler import TickScheduler
+from realtime.watch_edge import WatchEdge
 from skirmish.base.errors import Forbidden
 from skirmish.base.store import Store
 
 log = logging.getLogger(__name__)
 
+MATCH_MOVED = {"type": "reconnect", "reason": "match_moved"}
 IDLE_LINK_SECONDS = 60.0  # a link to a peer pod heard from and used by nothing this long goes
 
 
@@ -58,6 +64,8 @@ class MatchHost:
         wall_clock: Callable[[], float] = time.time,
         on_tick: Callable[[], None] | None = None,
         step_budget: float | None = None,
+        spectator_delay: float = 2.0,
+        spectator_rate: float = 10.0,
     ) -> None:
         self.store = store
         self.pod = pod
@@ -70,7 +78,12 @@ class MatchHost:
         )
         self.edge = EdgeSide(self.relay)
         self.owner = OwnerSide(self.relay, self.owned)
-        self.ends = MatchEnds(store, self.directory, wall_clock, self._release, self.relay.flush)
+        self.spectators = Spectators(spectator_delay, spectator_rate, clock)
+        self.watching = WatchEdge(self.relay)
+        self.ends = MatchEnds(
+            store, self.directory, wall_clock, self._release, self.relay.flush,
+            self.spectators.concluded,
+        )  # fmt: skip
         self.claims = MatchClaims(
             store=store, modes=modes, matches=self.owned, keeper=self.keeper, edge=self.edge,
             pod=pod, start_wait=start_wait, record_replays=record_replays, clock=clock,
@@ -78,7 +91,7 @@ class MatchHost:
         )  # fmt: skip
         rates = sorted({mode.tick_rate for mode in modes.values()}) or [tick_rate]
         self.scheduler = TickScheduler(
-            rates, self.owned, self._step, self.relay.flush, clock, on_tick
+            rates, self.owned, self._step, self._end_of_tick, clock, on_tick
         )
         self._loops: list[asyncio.Task[None]] = []
 
@@ -118,7 +131,7 @@ class MatchHost:
             if owned.hosted.status == "finished":
                 continue  # its conclusion (above) released it, or will
             told += await self._hand_over_drained(owned)
-        told += self.edge.restart_all()
+        told += self.edge.restart_all() + self.watching.restart_all()
         self.relay.flush()
         return told
 
@@ -130,6 +143,7 @@ class MatchHost:
         with contextlib.suppress(Exception):
             await self.directory.release(owned.lease)
         told = len(hosted.connected_slots)
+        self.spectators.moved(hosted, "server_restarting")
         hosted.broadcast({"type": "reconnect", "reason": "server_restarting"})
         hosted.close_all(CloseCode.RESTART, "server restarting")
         return told
@@ -156,6 +170,19 @@ class MatchHost:
     def detach(self, match: Match, seat: Seat, connection: Outlet) -> None:
         match.disconnect(seat, connection)
 
+    async def watch(self, match_id: str, outlet: Outlet) -> Callable[[], None]:
+        """A spectator socket of a match this pod owns, or follows from its owner; returns
+        what ends its watching. TryLater while no pod plays the match."""
+        hosted = self.owned.get(match_id)
+        if hosted is not None:
+            self.spectators.watch(hosted, outlet)
+            return lambda: self.spectators.unwatch(match_id, outlet)
+        owner = await self.directory.holder(match_id)
+        if owner is None or not self.relay.enabled or owner.channel == self.relay.channel:
+            raise TryLater("the match is not under way on any server yet; try again")
+        self.watching.watch(match_id, owner, outlet)
+        return lambda: self.watching.unwatch(match_id, outlet)
+
     def send_to_local_sockets(self, frame: bytes) -> int:
         """A frame for every match socket on this pod (an announcement): the seats of its
         matches and of the matches it relays. Seats whose sockets live on other pods are
@@ -179,10 +206,27 @@ class MatchHost:
         entries for our matches from its sockets (owner side)."""
         link = self.relay.link(message["reply_to"])
         for entry in message["entries"]:
-            if entry[0] in ("s", "f", "c"):
+            kind = entry[0]
+            if kind in ("s", "f", "c"):
                 self.edge.deliver(entry)
+            elif kind in ("v", "vf", "vc"):
+                self.watching.deliver(entry)
+            elif kind == "w":
+                self._pod_watches(link, entry[1], entry[2])
             else:
                 self.owner.receive(link, entry)
+
+    def _pod_watches(self, link: PodLink, match_id: str, count: int) -> None:
+        hosted = self.owned.get(match_id)
+        if hosted is not None:
+            self.spectators.pod_watches(link, hosted, count)
+        elif count > 0:  # not ours (any more): its spectators there find the owner again
+            link.add(["vf", match_id, messages.encode(MATCH_MOVED)])
+            link.add(["vc", match_id, CloseCode.RESTART, "match moved"])
+
+    def _end_of_tick(self) -> None:
+        self.spectators.beat()  # what it sends rides this tick's batches
+        self.relay.flush()
 
     # -- one match's tick ----------------------------------------------------------------
 
@@ -213,6 +257,7 @@ class MatchHost:
     def _hand_over(self, hosted: HostedMatch) -> None:
         """Stop hosting a match another pod has (or may have) now; its players reconnect."""
         self.owned.remove(hosted)
+        self.spectators.moved(hosted)
         hosted.close_all(CloseCode.RESTART, "match moved")
 
     def _release(self, hosted: HostedMatch) -> None:
@@ -230,8 +275,11 @@ class MatchHost:
         """Checkpoint our matches; watch the owners we relay to and the edges relaying to us."""
         await self.keeper.checkpoint_all()
         await self.edge.check_owners(self.directory)
+        await self.watching.check_owners(self.directory)
         self.owner.drop_silent_edges()
-        self.relay.forget_idle_links(time.monotonic(), IDLE_LINK_SECONDS, self.edge.links_in_use())
+        self.spectators.drop_silent_pods()
+        in_use = self.edge.links_in_use() | self.watching.links_in_use()
+        self.relay.forget_idle_links(time.monotonic(), IDLE_LINK_SECONDS, in_use)
 
 
 async def _every(period: float, job: Callable[[], Awaitable[None]], what: str) -> None:

@@ -30,7 +30,13 @@ from realtime.results import no_contest
 from realtime.tasks import cancel_and_wait
 from skirmish.base.errors import SkirmishError
 from skirmish.base.store import Store
-from skirmish.base.store.records import MatchPlayer, MatchRecord, TicketRecord, new_id
+from skirmish.base.store.records import (
+    MatchPlayer,
+    MatchRecord,
+    SpectatorPolicy,
+    TicketRecord,
+    new_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,10 @@ class Matcher:
         directory: MatchDirectory | None = None,
         join_timeout: float = 120.0,
         clock: Callable[[], float] = time.time,
+        spectators: SpectatorPolicy = "signed_in",
     ) -> None:
         self.store = store
+        self.spectators = spectators  # who may watch the matches it makes
         self.leadership = leadership or MemoryLeadership()
         self.is_leader = False
         self.modes = modes
@@ -184,6 +192,7 @@ class Matcher:
             seed=secrets.randbits(63),
             players=tuple(players),
             created_at=now,
+            **MatchRecord.watched_by(self.spectators),
         )
         if await self.store.match_tickets(ticket_ids, match):
             log.info("match %s formed: %s", match.id, [p.name for p in players])

@@ -116,6 +116,13 @@ class SocketTokenMiddleware(BaseMiddleware):
         return cls(inner, tokens.verify_match, origins, token_name="match token")
 
     @classmethod
+    def for_spectators(
+        cls, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None
+    ) -> SocketTokenMiddleware:
+        """Spectator sockets: a spectate token (POST /v1/matches/{id}/spectate)."""
+        return cls(inner, tokens.verify_spectate, origins, token_name="spectate token")
+
+    @classmethod
     def for_players(
         cls, inner: Any, tokens: TokenService, origins: OriginPolicy | None = None
     ) -> SocketTokenMiddleware:

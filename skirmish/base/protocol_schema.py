@@ -3,8 +3,9 @@
 `protocol_schema(modes)` describes every WebSocket message of docs/protocol.md: what a
 client sends on a match socket (`clientMessage`: `input`, `ping`) and what the server sends
 (`serverMessage`: `welcome`, `waiting`, `start`, `snapshot`, `pong`, `error`, `result`,
-`reconnect`, `announcement`), each offered mode's input and view included, and the lobby
-socket's messages (`lobbySocket`). The API serves it at
+`reconnect`, `announcement`, `spectators`), each offered mode's input and view included,
+the lobby socket's messages (`lobbySocket`) and the spectator socket's (`spectatorSocket`).
+The API serves it at
 `GET /v1/protocol.json` (api/protocol.py).
 
 It is built from the definitions the server works with: each mode's `input_schema` (what
@@ -29,6 +30,11 @@ Layout of the document (`$defs`):
         clientMessage, serverMessage   every message either way
         chat, lobby, chatLine, pong    its own messages (it shares ping, error,
                                        announcement and reconnect)
+    spectatorSocket/$defs/             the spectator socket, /ws/matches/{id}/spectate
+                                       (protocol_spectate.py):
+        clientMessage, serverMessage   every message either way
+        spectating, result             its own (it shares ping, snapshot, spectators,
+                                       pong, error, result and reconnect)
     modes/$defs/<mode>/$defs/          one offered mode:
         inputFields                    its `input_schema`, as GET /v1/modes serves it
         input                          the whole input message of a match of this mode
@@ -53,6 +59,7 @@ from typing import Any
 
 from game.modes.base import JSON, GameMode
 from skirmish.base.protocol_lobby import announcement, lobby_socket
+from skirmish.base.protocol_spectate import spectator_socket, spectators
 from skirmish.base.protocol_tables import (
     CLIENT_MESSAGES,
     CLOSE_CODES,
@@ -63,6 +70,7 @@ from skirmish.base.protocol_tables import (
     MATCH_STATUSES,
     MAX_SEQ,
     PING,
+    PLAYER_STATS,
     RECONNECT_REASONS,
     SERVER_MESSAGES,
     SLOT,
@@ -88,14 +96,7 @@ def _shared_messages(names: list[str]) -> JSON:
     player = _record({"slot": SLOT, "player_id": TEXT, "name": {"type": "string"}})
     standing = _record(
         {
-            "player_id": TEXT,
-            "name": {"type": "string"},
-            "slot": SLOT,
-            "score": {"type": "integer"},
-            "kills": COUNT,
-            "deaths": COUNT,
-            "shots": COUNT,
-            "hits": COUNT,
+            **PLAYER_STATS,
             "rating_before": {"type": "number"},
             "rating_after": {"type": "number"},
         }
@@ -307,6 +308,7 @@ def mode_schemas(mode: GameMode[Any, Any]) -> JSON:
                     _ref("result"),
                     _ref("reconnect"),
                     _ref("announcement"),
+                    _ref("spectators"),
                 ]
             },
         },
@@ -342,6 +344,7 @@ def protocol_schema(modes: Mapping[str, GameMode[Any, Any]]) -> JSON:
         },
         **_shared_messages(names),
         "announcement": announcement(),
+        "spectators": spectators(),
         "closeCode": _one_of_consts(
             list(CLOSE_CODES), "every close code the server sends (docs/protocol.md)"
         ),
@@ -354,6 +357,7 @@ def protocol_schema(modes: Mapping[str, GameMode[Any, Any]]) -> JSON:
             "$defs": {mode.name: mode_schemas(mode) for mode in modes.values()},
         },
         "lobbySocket": lobby_socket(),
+        "spectatorSocket": spectator_socket(names),
     }
     document: JSON = {
         "$schema": DIALECT,
@@ -362,7 +366,9 @@ def protocol_schema(modes: Mapping[str, GameMode[Any, Any]]) -> JSON:
             "Every WebSocket message of a match (docs/protocol.md section 2): "
             "$defs/clientMessage and $defs/serverMessage; a match's own are "
             "$defs/modes/$defs/<mode>/$defs/clientMessage and .../serverMessage. The lobby "
-            "socket's: $defs/lobbySocket/$defs/clientMessage and .../serverMessage. Frames "
+            "socket's: $defs/lobbySocket/$defs/clientMessage and .../serverMessage; the "
+            "spectator socket's: $defs/spectatorSocket/$defs/clientMessage and "
+            ".../serverMessage. Frames "
             "hold UTF-8 JSON; numbers are finite. Close codes: $defs/closeCode."
         ),
         "oneOf": [_ref("clientMessage"), _ref("serverMessage")],

@@ -70,6 +70,11 @@ CLOSE_CODES: tuple[tuple[int, str, str], ...] = (
     (1009, "TOO_BIG", "a frame over the size limit"),
     (1011, "INTERNAL", "the match (or the lobby socket's room) failed on the server"),
     (1012, "RESTART", "the pod restarts or the match moved: reconnect"),
+    (
+        1013,
+        "TRY_LATER",
+        "a spectator's match has no pod yet, or the pod plays enough replays",
+    ),
     (4001, "UNAUTHORIZED", "missing, bad or expired token"),
     (
         4003,
@@ -91,7 +96,8 @@ CLOSE_CODES: tuple[tuple[int, str, str], ...] = (
 ERROR_CODES: dict[str, str] = {
     "bad_json": "the frame is not JSON, or not a JSON object (NaN and infinities included)",
     "unknown_type": (
-        "the message's `type` is not `input` or `ping` (a lobby socket: `chat` or `ping`)"
+        "the message's `type` is not `input` or `ping` (a lobby socket: `chat` or `ping`; "
+        "a spectator socket: `ping`)"
     ),
     "invalid_message": "wrong, missing or extra fields, out-of-range or non-finite numbers",
     "rate_limited": (
@@ -123,22 +129,38 @@ ERROR_CODES: dict[str, str] = {
     "bad_request": "the match is owned by another server this one cannot reach (1011)",
     "replaced": "the same player connected again on another socket (4009)",
     "idle_timeout": (
-        "nothing received while the match ran, for the idle timeout; on a lobby socket for "
-        "twice it (4008)"
+        "nothing received while the match ran, for the idle timeout; on a lobby or "
+        "spectator socket for twice it (4008)"
+    ),
+    "input_refused": "a spectator sent an input: spectators cannot (a bad message)",
+    "try_later": (
+        "the match is not under way on any server yet, or this server plays as many "
+        "recordings as it may: try again (1013)"
     ),
 }
 
 CLIENT_MESSAGES = ("input", "ping")
 SERVER_MESSAGES = (
     "welcome", "waiting", "start", "snapshot", "pong", "error", "result", "reconnect",
-    "announcement",
+    "announcement", "spectators",
 )  # fmt: skip
-RECONNECT_REASONS = ("server_restarting",)
+RECONNECT_REASONS = ("server_restarting", "match_moved")
 MATCH_STATUSES = ("waiting", "running", "finished")
 
 SLOT: JSON = {"type": "integer", "minimum": 0}
 COUNT: JSON = {"type": "integer", "minimum": 0}
 TEXT: JSON = {"type": "string", "minLength": 1}
+# A player's line of a result, without the ratings.
+PLAYER_STATS: JSON = {
+    "player_id": TEXT,
+    "name": {"type": "string"},
+    "slot": SLOT,
+    "score": {"type": "integer"},
+    "kills": COUNT,
+    "deaths": COUNT,
+    "shots": COUNT,
+    "hits": COUNT,
+}
 
 # -- the lobby socket (/ws/lobbies/{lobby_id}) ---------------------------------------------
 
@@ -157,6 +179,13 @@ LOBBY_EVENTS: tuple[tuple[str, str], ...] = (
 # The fields of the lobby body (REST's LobbyOut, GET /v1/lobbies/{id}).
 LOBBY_FIELDS = (
     "id", "name", "mode", "settings", "host_id", "max_players", "status", "members",
-    "created_at", "match", "private", "code", "revision",
+    "created_at", "match", "private", "code", "revision", "spectators",
 )  # fmt: skip
 CHAT_MAX_CHARS = 200  # realtime/lobby_messages.py's, after trimming
+
+# -- the spectator socket (/ws/matches/{match_id}/spectate) --------------------------------
+
+SPECTATOR_CLIENT_MESSAGES = ("ping",)
+SPECTATOR_SERVER_MESSAGES = (
+    "spectating", "snapshot", "spectators", "pong", "error", "result", "reconnect",
+)  # fmt: skip

@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from game.modes import AnyMode, ArenaRules, build_modes
 from skirmish.base.mode_loader import load_modes
+from skirmish.base.store.records import SpectatorPolicy
+
+
+def spectator_every(tick_rate: int, rate: float) -> int:
+    """Ticks between two spectator views of a mode at `tick_rate`, for about `rate` views
+    a second: so spectators get `tick_rate / spectator_every(…)` a second exactly."""
+    return max(1, round(tick_rate / rate))
 
 
 class Settings(BaseSettings):
@@ -72,6 +79,13 @@ class Settings(BaseSettings):
     # only the last few seconds of it. A match past 200,000 inputs keeps no replay.
     record_replays: bool = True
     replay_retention_seconds: float = Field(7 * 24 * 3600.0, gt=0)
+    # Spectators (docs/protocol.md): who may watch a matchmade match (a lobby chooses its
+    # own), how far behind the match they see it, how many views a second they get, and
+    # how many recordings one pod plays to spectators at once (each costs what a match does).
+    spectators: SpectatorPolicy = "signed_in"
+    spectator_delay_seconds: float = Field(2.0, ge=0, le=60)
+    spectator_rate_hz: float = Field(10.0, gt=0, le=60)
+    max_replay_viewers: int = Field(20, ge=0)
 
     @property
     def channel_hosts(self) -> list[str]:

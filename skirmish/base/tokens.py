@@ -21,6 +21,7 @@ from skirmish.base.errors import Unauthorized
 ISSUER = "skirmish"
 PLAYER_AUDIENCE = "skirmish:player"
 MATCH_AUDIENCE = "skirmish:match"
+SPECTATE_AUDIENCE = "skirmish:spectate"
 ALGORITHM = "HS256"
 MAX_TOKEN_CHARS = 2048  # ours are ~250; anything far longer is refused before decoding
 VERIFIED_CACHE = 4096  # tokens verified lately, kept until they expire (or the cache fills)
@@ -70,6 +71,15 @@ class TokenService:
 
     def issue_match(self, player_id: str, match_id: str) -> IssuedToken:
         return self._issue({"sub": player_id, "mid": match_id}, MATCH_AUDIENCE, self._match_ttl)
+
+    def issue_spectate(self, player_id: str, match_id: str) -> IssuedToken:
+        """A spectate token: lets its player watch one match (live or recorded)."""
+        claims = {"sub": player_id, "mid": match_id}
+        return self._issue(claims, SPECTATE_AUDIENCE, self._match_ttl)
+
+    def verify_spectate(self, token: str) -> MatchClaims:
+        claims = self._verify(token, SPECTATE_AUDIENCE, ("sub", "mid"))
+        return MatchClaims(claims["sub"], claims["mid"])
 
     def verify_player(self, token: str) -> PlayerClaims:
         claims = self._verify(token, PLAYER_AUDIENCE, ("sub", "name"))

@@ -2,6 +2,8 @@
 
     http, lifespan → the Starlette app (api/)
     websocket      → URLRouter → /ws/matches/{id}: match token middleware → MatchConsumer
+                               → /ws/matches/{id}/spectate: spectate token middleware
+                                 → SpectatorConsumer
                                → /ws/lobbies/{id}: player token middleware → LobbyConsumer
 
 Frames arrive through `DirectFramesProtocol` (realtime/ws_protocol.py): uvicorn's
@@ -27,6 +29,7 @@ from api.app import build_app  # noqa: E402
 from realtime.consumers import MAX_FRAME_BYTES, MatchConsumer  # noqa: E402
 from realtime.limits import http_protocol  # noqa: E402
 from realtime.lobby_consumer import LobbyConsumer  # noqa: E402
+from realtime.spectator_consumer import SpectatorConsumer  # noqa: E402
 from realtime.ws_auth import OriginPolicy, SocketTokenMiddleware  # noqa: E402
 from realtime.ws_protocol import DirectFramesProtocol  # noqa: E402
 from skirmish.base.settings import Settings  # noqa: E402
@@ -46,9 +49,16 @@ def build_application(
     lobbies = LobbyConsumer.as_asgi(
         rooms=services.rooms, guard=services.guard, pod=services.settings.pod_name
     )
+    spectators = SpectatorConsumer.as_asgi(
+        host=services.host, theatre=services.theatre, guard=services.guard
+    )
     tokens = services.tokens
     websocket = URLRouter(
         [
+            path(
+                "ws/matches/<str:match_id>/spectate",
+                SocketTokenMiddleware.for_spectators(spectators, tokens, origins),
+            ),
             path(
                 "ws/matches/<str:match_id>",
                 SocketTokenMiddleware.for_matches(matches, tokens, origins),

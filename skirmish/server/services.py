@@ -28,6 +28,7 @@ from realtime.match_host import MatchHost
 from realtime.matcher import Matcher
 from realtime.ownership import MatchDirectory, MemoryMatchDirectory, RedisMatchDirectory
 from realtime.relay import Relay, RelayLayer
+from realtime.replay_view import Theatre
 from realtime.room_bus import GroupLayer, LayerRoomBus, LocalRoomBus, PodLayer, RoomBus
 from skirmish.base.settings import Settings
 from skirmish.base.store import MemoryStore, Store
@@ -53,6 +54,7 @@ class Services:
     guard: SocketGuard | None = None  # match and lobby sockets: per-player cap, idle sweep
     limiter: RateLimiter | None = None  # REST rate limits (Redis-backed with REDIS_URL)
     rooms: LobbyRooms = field(init=False)  # the lobby sockets (build_services sets it)
+    theatre: Theatre = field(init=False)  # the recordings its spectators watch
 
     @property
     def push(self) -> LobbyPush:
@@ -209,6 +211,7 @@ def build_services(
         services.lobby_view,
         match_frames=services.host.send_to_local_sockets,
     )
+    services.theatre = Theatre(settings.max_replay_viewers)
     if backends.redis is not None:
         services.heartbeat = PodHeartbeat(
             backends.redis, settings.pod_name, services.load, settings.heartbeat_seconds
@@ -230,6 +233,8 @@ def build_host(
         lease_ttl=settings.lease_ttl_seconds,
         record_replays=settings.record_replays,
         on_tick=on_tick,
+        spectator_delay=settings.spectator_delay_seconds,
+        spectator_rate=settings.spectator_rate_hz,
         step_budget=None if settings.step_budget_ms is None else settings.step_budget_ms / 1000,
     )
 
@@ -242,6 +247,7 @@ def build_matcher(settings: Settings, backends: Backends) -> Matcher:
         fill_timeout=settings.match_fill_seconds,
         ticket_ttl=settings.ticket_ttl_seconds,
         interval=settings.matcher_interval_seconds,
+        spectators=settings.spectators,
         leadership=backends.leadership,
         directory=backends.directory,
         join_timeout=settings.match_join_timeout_seconds,

@@ -157,6 +157,7 @@ DOCUMENTED: dict[tuple[str, str], tuple[int, set[int]]] = {
     ("GET", "/v1/matches/{match_id}"): (200, {401, 404}),
     ("POST", "/v1/matches/{match_id}/token"): (200, {401, 403, 404, 409}),
     ("GET", "/v1/matches/{match_id}/replay"): (200, {401, 404, 409}),
+    ("POST", "/v1/matches/{match_id}/spectate"): (200, {401, 403, 404, 409, 413, 422}),
 }
 
 PUBLIC = {("POST", "/v1/auth/guest"), ("GET", "/v1/modes")}
@@ -167,6 +168,7 @@ WITH_BODY = {
     ("POST", "/v1/lobbies/join"),
     ("POST", "/v1/lobbies/{lobby_id}/ready"),
     ("POST", "/v1/lobbies/{lobby_id}/settings"),
+    ("POST", "/v1/matches/{match_id}/spectate"),
 }
 
 

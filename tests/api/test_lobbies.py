@@ -23,6 +23,7 @@ LOBBY_KEYS = {
     "private",
     "code",
     "revision",
+    "spectators",
 }
 UNKNOWN = "l_0000000000000000"
 

@@ -118,7 +118,7 @@ def test_the_api_keeps_to_its_openapi_document(
                 check_operation(operation, mode, api_server.url, f"Bearer {player_token}")
             except (Exception, BaseExceptionGroup) as exc:  # run all, report every failure
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
-    assert len(checked) == 17 + 16, checked  # every operation; all but /v1/modes both ways
+    assert len(checked) == 18 + 17, checked  # every operation; all but /v1/modes both ways
     assert not failures, "\n\n".join(failures)
 
 

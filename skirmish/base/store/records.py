@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 TicketStatus = Literal["searching", "matched", "cancelled", "expired"]
 LobbyStatus = Literal["open", "started", "closed"]
 MatchStatus = Literal["waiting", "running", "finished"]
+# Who may watch a match: its players, anyone signed in, or holders of its watch code.
+SpectatorPolicy = Literal["players", "signed_in", "link"]
 
 
 ID_BYTES = 8
@@ -17,6 +19,11 @@ ID_BYTES = 8
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(ID_BYTES)}"
+
+
+def new_watch_code() -> str:
+    """A `link` match's watch code: 16 URL-safe characters, unguessable."""
+    return secrets.token_urlsafe(12)
 
 
 def id_pattern(prefix: str) -> str:
@@ -64,6 +71,7 @@ class LobbyRecord(Record):
     match_id: str | None = None
     # A private lobby's join code (unique among open lobbies); None: a public lobby.
     code: str | None = None
+    spectators: SpectatorPolicy = "signed_in"  # who may watch its match
     # Counts the writes that changed the lobby (the store bumps it): of two views of a
     # lobby, the one with the higher revision is the newer.
     revision: int = 0
@@ -96,6 +104,14 @@ class MatchRecord(Record):
     seed: int
     status: MatchStatus = "waiting"
     players: tuple[MatchPlayer, ...]
+    spectators: SpectatorPolicy = "signed_in"
+    watch_code: str | None = None  # a `link` match's: whoever holds it may watch
+
+    @classmethod
+    def watched_by(cls, policy: SpectatorPolicy) -> dict[str, Any]:
+        """The fields of a new match that watchers may watch under `policy`."""
+        return {"spectators": policy, "watch_code": new_watch_code() if policy == "link" else None}
+
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None
