@@ -12,7 +12,11 @@
 //   lobby.js     a lobby over the SDK's LobbyRoom (its socket: every change pushed):
 //                members, ready marks, its settings, its code, chat and announcements,
 //                and its start (the pushed match access)
-//   play.js      the match screen over the SDK's MatchSession; result.js its result
+//   view.js      the match screen, played or watched: the renderer fed, the side panel
+//   play.js      a player's match over the SDK's MatchSession; result.js its result
+//   watch.js     watching a match over the SDK's Spectator: live behind its delay, or a
+//                finished one from its recording; links.js the watch links
+//                (/#watch=<match_id>[.<code>]) and the one a player copies
 //   stage.js     the canvas and the controls
 //
 // What is on the field is each game mode's own: mode-<name>.js, a classic script loaded
@@ -25,7 +29,9 @@
 //     feedTitle, canvasLabel, cursor, teamName(team), resultColumns [{label, value(p)}],
 //     create(match, kit) →   a renderer, one per match
 //   }
-// and the match picks the one welcome.mode names (a mode without one is only listed).
+// and the match picks the one welcome.mode names (a mode without one is only listed). A
+// watched match uses the same renderer: its `spectating` is true, its `slot` null, its
+// snapshots the whole field, and input() is never called.
 // A renderer:
 //   world() → {width, height}          the field, fitted into the canvas
 //   onWelcome(welcome)                 after every (re)connect
@@ -41,9 +47,10 @@
 //   hud() → [{key, label, text}]       extra HUD values (#hud-<key>)
 //   color(slot), debug() → {...}       (merged into window.skirmishDebug.state())
 //   dispose()                          optional: the match is left
-// It reads the match's slot, config, tickRate, status, names, name(slot), last (the newest
-// snapshot), buffer (the SDK's SnapshotBuffer of the snapshots, on performance.now()) and
-// session (the SDK's MatchSession: e.g. for Predictor.attach). kit has clamp, lerp,
+// It reads the match's slot, spectating, config, tickRate, status, names, name(slot), last
+// (the newest snapshot), buffer (the SDK's SnapshotBuffer of the snapshots, on
+// performance.now(); a spectator's snapshots are rate_hz a second, not one a tick) and
+// session (the SDK's MatchSession or Spectator: e.g. for Predictor.attach). kit has clamp, lerp,
 // lerpAngle, fmtTime, movement(controls) (WASD/arrows → dx, dy) and, from the SDK,
 // interpolateRows, snapWhen and Predictor.
 
@@ -51,10 +58,12 @@ import { cancelSearch, createLobby, enterMenu, joinByCode, onModeChange, quickMa
   refreshLobbies, renderLobbyForm, stopSearching } from "./menu.js";
 import { currentLobby, leaveLobby, lobbyDebug, saveSettings, sendChat, startLobby, stopLobby,
   toggleReady } from "./lobby.js";
+import { copyWatchLink, setWatchHash, watchTarget } from "./links.js";
 import { leaveMatch, playAgain, startMatch } from "./play.js";
 import { bindStage, render, stage } from "./stage.js";
 import { app, client, restoreAuth, savedMatch, setAuth } from "./state.js";
 import { $, hideError, setPhase, setUnauthorizedHandler, showError } from "./ui.js";
+import { changeSpeed, leaveWatch, watchFromForm, watchFromHash, watchReplay } from "./watch.js";
 
 // ---------------------------------------------------------------- sign-in
 
@@ -67,7 +76,7 @@ async function signIn(ev) {
     setAuth(null);
     setAuth(await client.guest(name || undefined));
     hideError();
-    enterMenu();
+    if (!watchFromHash()) enterMenu();
   } catch (e) {
     showError(e);
   } finally {
@@ -82,8 +91,22 @@ function signOut(message) {
   app.match = null;
   setAuth(null);
   savedMatch.clear();
+  setWatchHash(null);
   setPhase("signin");
   if (message) showError(message);
+}
+
+// Leave the match screen: a watch, or the match played.
+function leaveScreen() {
+  if (app.match && app.match.spectating) leaveWatch();
+  else leaveMatch();
+}
+
+// The address asks to watch a match (a watch link opened, or typed): watch it once signed in.
+function onHashChange() {
+  if (!watchTarget()) return;
+  if (app.auth) watchFromHash();
+  else $("#signin-note").textContent = "Sign in to watch the match.";
 }
 
 // ------------------------------------------------------------------ frames
@@ -94,7 +117,7 @@ function frame(now) {
     m.sendInput(now);
     if (m.status === "waiting") m.updateHud();
   }
-  if (m && (app.phase === "playing" || app.phase === "result")) render(m, now);
+  if (m && ["playing", "watching", "result"].includes(app.phase)) render(m, now);
   requestAnimationFrame(frame);
 }
 
@@ -120,7 +143,7 @@ window.skirmishDebug = {
       ...lobbyDebug(), // lobbyRevision, lobbyCode, lobbyConn, lobbySockets, chatLines
       snapshotsReceived: m ? m.snapshotsReceived : 0,
       lastTick: m ? m.lastTick : 0,
-      ack: s ? s.ack : 0,
+      ack: s ? s.ack ?? 0 : 0,
       scores,
       myScore: mine && mine.score !== undefined ? mine.score : null,
       playersDrawn: stage.playersDrawn,
@@ -130,12 +153,16 @@ window.skirmishDebug = {
       mySlot: m ? m.slot : null,
       online: m ? [...m.online()] : [],
       rtt: s ? s.rtt : null,
-      seq: s ? s.seq : 0,
+      seq: s ? s.seq ?? 0 : 0,
       welcomes: s ? s.stats.welcomes : 0,
-      resent: s ? s.stats.resent : 0,
+      resent: s ? s.stats.resent ?? 0 : 0,
       serverErrors: m ? m.serverErrors : 0,
       result: s ? s.result : null,
       playerId: app.auth ? app.auth.player_id : null,
+      spectating: m ? m.spectating : false,
+      watch: m && m.spectating ? m.debug() : null, // live, delayMs, speed, spectators, ...
+      watchLink: $("#watch-link-box").hidden ? null : $("#watch-link").value,
+      watchers: s && !(m && m.spectating) ? s.spectators : null,
     };
   },
   // break the socket as the network would (a 1006): the SDK reconnects with back-off
@@ -172,9 +199,14 @@ function bind() {
   on("#lobby-settings", "submit", saveSettings);
   on("#lobby-chat-form", "submit", sendChat);
   on("#lobby-leave", "click", leaveLobby);
-  on("#leave", "click", leaveMatch);
+  on("#leave", "click", leaveScreen);
   on("#again", "click", playAgain);
-  on("#back-menu", "click", leaveMatch);
+  on("#back-menu", "click", leaveScreen);
+  on("#watch-replay", "click", watchReplay);
+  on("#watch-speed", "change", changeSpeed);
+  on("#watch-link-copy", "click", copyWatchLink);
+  on("#watch-form", "submit", watchFromForm);
+  window.addEventListener("hashchange", onHashChange);
 }
 
 async function boot() {
@@ -182,8 +214,11 @@ async function boot() {
   requestAnimationFrame(frame);
   if (!restoreAuth()) {
     setPhase("signin");
+    onHashChange();
     return;
   }
+  if (watchFromHash()) return; // a watch link opened
+
   // back to a match this tab was playing before a reload?
   const access = savedMatch.get();
   if (access && access.match_id) {

@@ -1,7 +1,7 @@
 // The menu: the modes on offer, quick match (a matchmaking ticket, polled by the SDK until
 // it is matched), the open lobbies (page by page), the form that creates one (with the
-// mode's settings; public, or private: never listed, joined by its code) and the join by
-// a private lobby's code.
+// mode's settings; public, or private: never listed, joined by its code; who may watch
+// its match) and the join by a private lobby's code.
 
 import { MatchmakingError, sleep } from "@skirmish/sdk";
 
@@ -143,11 +143,12 @@ export async function createLobby(ev) {
   const maxPlayers = Number($("#lobby-max").value) || mode.max_players;
   const settings = readSettings($("#lobby-form-settings"));
   const secret = $("#lobby-private-check").checked;
+  const spectators = $("#lobby-spectators").value; // who may watch its match
   const button = $("#lobby-create");
   button.disabled = true;
   try {
     const lobby = await client.createLobby({ mode: mode.name, name, maxPlayers, settings,
-      private: secret });
+      private: secret, spectators });
     hideError();
     enterLobby(lobby);
   } catch (e) {

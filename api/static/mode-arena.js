@@ -113,10 +113,12 @@
       return predicted ? { x: predicted.x, y: predicted.y } : { x: row[X], y: row[Y] };
     }
 
-    // the other players' rows, between the two snapshots around the buffer's render time;
-    // a respawn or a jump is not slid across the field
+    // the other players' rows, between the two snapshots around the buffer's render time
+    // (one tick apart for a player, a few for a spectator); a respawn or a jump is not slid
+    // across the field
     others(sample) {
-      const maxDistance = (this.config.speed / this.match.tickRate) * 4;
+      const ticks = Math.max(1, sample.b.tick - sample.a.tick);
+      const maxDistance = (this.config.speed / this.match.tickRate) * (ticks + 3);
       const rows = this.kit.interpolateRows(sample.a.players, sample.b.players || [], sample.t, {
         fields: [X, Y],
         angles: [AIM],
@@ -158,7 +160,8 @@
     // the shots of the earlier snapshot drawn, moved on to the render time
     drawShots(stage, sample) {
       const { ctx } = stage;
-      const dt = this.match.status === "running" ? sample.t / this.match.tickRate : 0;
+      const ticks = sample.tick - sample.a.tick;
+      const dt = this.match.status === "running" ? ticks / this.match.tickRate : 0;
       const r = Math.max(2, 5 * stage.scale);
       for (const [, owner, x, y, vx, vy] of sample.a.shots || []) {
         const p = stage.toCanvas(x + vx * dt, y + vy * dt);

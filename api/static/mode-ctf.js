@@ -176,7 +176,7 @@
       const players = view ? view.players : [];
       const positions = view ? view.positions : new Map();
       this.drawField(stage, cfg);
-      if (view) this.drawFog(stage, cfg, players, positions);
+      if (view && this.myTeam !== null) this.drawFog(stage, cfg, players, positions); // a spectator sees all
       const flags = view ? view.flags : [];
       for (const flag of flags) {
         if (flag[F_STATUS] !== "carried") this.drawFlag(stage, cfg, flag, players, positions);
@@ -538,12 +538,21 @@
       const score = last && Array.isArray(last.score) ? last.score : [0, 0];
       const me = this.row(last, this.match.slot);
       const stamina = me && typeof me[STAMINA] === "number" ? `${Math.round(me[STAMINA])}%` : "–";
-      const own = last && (last.flags || []).find((f) => f[F_TEAM] === this.myTeam);
       const flagText = { home: "at home", carried: "taken!", dropped: "dropped" };
+      const flag = (team) => {
+        const f = last && (last.flags || []).find((row) => row[F_TEAM] === team);
+        return f ? flagText[f[F_STATUS]] || f[F_STATUS] : "–";
+      };
+      const scoreItem = { key: "score", label: "Score", text: `${score[0] ?? 0} – ${score[1] ?? 0}` };
+      if (this.myTeam === null) { // a spectator: both flags
+        return [scoreItem, ...[0, 1].map((team) => ({
+          key: `flag-${team}`, label: `${teamInfo(team).name} flag`, text: flag(team),
+        }))];
+      }
       return [
-        { key: "score", label: "Score", text: `${score[0] ?? 0} – ${score[1] ?? 0}` },
+        scoreItem,
         { key: "stamina", label: "Stamina", text: stamina },
-        { key: "flag", label: "Our flag", text: own ? flagText[own[F_STATUS]] || own[F_STATUS] : "–" },
+        { key: "flag", label: "Our flag", text: flag(this.myTeam) },
       ];
     }
 

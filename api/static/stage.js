@@ -133,7 +133,7 @@ function fitStage(world) {
 export function render(match, now) {
   const r = match.renderer;
   fitStage(r ? r.world() : { width: 1000, height: 1000 });
-  stage.pointer = input.mouse;
+  stage.pointer = match.spectating ? null : input.mouse; // a spectator aims at nothing
   let drawn = 0;
   if (r) {
     drawn = r.draw(stage, now) || 0;

@@ -30,7 +30,7 @@ import httpx
 
 LOOPBACK = "127.0.0.1"
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")  # package data: ships with the code
-# Passive health check of every pod in both upstreams: this many failed connects within the
+# Passive health check of every pod in every upstream: this many failed connects within the
 # window take a pod out for the window. Short enough that a dead pod costs one retry, long
 # enough that a pod restarting in place is not hammered.
 SERVER_PARAMS = "max_fails=2 fail_timeout=10s"
@@ -95,6 +95,7 @@ def render_nginx_config(
         "listen": listen,
         "rest_servers": servers,
         "ws_servers": servers,
+        "watch_servers": servers,
         "worker_processes": str(worker_processes),
         "worker_connections": str(worker_connections),
         "error_log_level": error_log_level,

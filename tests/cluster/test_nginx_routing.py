@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from realtime.close_codes import CloseCode
 from skirmish.base.tokens import TokenService
 from skirmish.server.cluster import Cluster
 from tests.support.cluster import ClusterFactory
@@ -33,13 +34,16 @@ class Landing:
     close_code: int | None
 
 
-async def land(cluster: Cluster, match_id: str, token: str | None = None) -> Landing:
-    """Open the match socket through nginx and see where it landed and how it ended.
+async def land(
+    cluster: Cluster, match_id: str, token: str | None = None, *, suffix: str = ""
+) -> Landing:
+    """Open the match socket (the spectator socket with suffix "/spectate") through nginx
+    and see where it landed and how it ended.
 
     The app accepts first and closes right after (4001 without a valid token, 4004 for a
     match it does not know): the handshake already says which pod took the socket."""
     offered = [SUBPROTOCOL] + ([Subprotocol(f"token.{token}")] if token else [])
-    url = f"{cluster.ws_url}/ws/matches/{match_id}"
+    url = f"{cluster.ws_url}/ws/matches/{match_id}{suffix}"
     async with connect(url, subprotocols=offered, proxy=None, open_timeout=5) as ws:
         assert ws.response is not None
         pod = ws.response.headers["x-skirmish-pod"]
@@ -64,6 +68,10 @@ def match_token(cluster: Cluster, match_id: str) -> str:
     return TokenService(cluster.token_secret).issue_match("p_routing", match_id).token
 
 
+def spectate_token(cluster: Cluster, match_id: str) -> str:
+    return TokenService(cluster.token_secret).issue_spectate("p_watcher", match_id).token
+
+
 def wait_for_log(path: Path, needle: str, timeout: float = 5.0) -> str:
     """nginx writes a socket's access line when the socket ends, a moment after the client
     sees the close."""
@@ -86,6 +94,29 @@ async def test_sockets_of_one_match_share_a_pod_and_matches_spread(nginx_cluster
 
     spread = await pods_of(nginx_cluster, [f"m_spread{i}" for i in range(60)])
     assert set(spread.values()) == set(nginx_cluster.pods), spread
+
+
+async def test_spectators_of_one_match_spread_while_its_players_share_a_pod(
+    nginx_cluster: Cluster,
+) -> None:
+    """Spectator sockets go by least_conn, not by the ring: a popular match's audience is
+    spread over every pod, while the match's own sockets still meet on one."""
+    match_id = "m_watched"
+    token = spectate_token(nginx_cluster, match_id)
+    suffixes = ["/spectate", "/spectate?speed=2", "/spectate"] * 3  # a query changes nothing
+    watchers = await asyncio.gather(
+        *(land(nginx_cluster, match_id, token, suffix=suffix) for suffix in suffixes)
+    )
+    players = await asyncio.gather(*(land(nginx_cluster, match_id) for _ in range(6)))
+
+    assert len({landing.pod for landing in players}) == 1, players
+    assert {landing.pod for landing in watchers} == set(nginx_cluster.pods), watchers
+    # Each reached a pod's spectator route with its token intact (4004: embedded pods, no
+    # such match; a bad token or another route would close otherwise).
+    assert {landing.close_code for landing in watchers} == {CloseCode.NOT_FOUND}, watchers
+    access = wait_for_log(nginx_cluster.access_log, f"/ws/matches/{match_id}/spectate")
+    assert token not in access
+    assert "speed=" not in access
 
 
 def test_rest_is_balanced_over_pods(nginx_cluster: Cluster) -> None:

@@ -4,6 +4,7 @@ rollout and disruption rules, security, routing, autoscaling, network policy, se
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 import pytest
 from pydantic import ValidationError
@@ -233,33 +234,121 @@ def test_network_policies_fence_game_pods_and_redis(docs: list[Manifest]) -> Non
 
 # --- routing ------------------------------------------------------------------------------
 
+USE_REGEX = "nginx.ingress.kubernetes.io/use-regex"
+HASH_BY = "nginx.ingress.kubernetes.io/upstream-hash-by"
+NGINX_TEMPLATE = ROOT / "skirmish" / "server" / "nginx.conf.template"
+# What happens to a path, by the Service the Ingress picks or the upstream the template
+# picks: hashed onto a match's pod, spread over the pods as a socket, or REST.
+SERVICE_ROLE = {"skirmish-ws": "ws", "skirmish-watch": "watch", "skirmish": "rest", None: None}
+UPSTREAM_ROLE = {"skirmish_ws": "ws", "skirmish_watch": "watch", "skirmish_rest": "rest"}
 
-def routed(ingresses: list[Manifest], path: str) -> str | None:
-    """The Service ingress-nginx sends `path` to, by the Ingress path rules (longest match)."""
-    best: tuple[int, str] | None = None
+
+@dataclass(frozen=True)
+class IngressLocation:
+    path: str
+    kind: str  # the pathType
+    service: str | None  # None: the controller's default backend (a 404)
+
+
+def annotation(ingress: Manifest, name: str) -> str | None:
+    return (ingress["metadata"].get("annotations") or {}).get(name)
+
+
+def ingress_locations(ingresses: list[Manifest]) -> tuple[list[IngressLocation], bool]:
+    """The locations ingress-nginx writes for the one host of `ingresses`, in its order, and
+    whether as regexes (its controller.go and template.go): a server starts with `/` to the
+    default backend, which a Prefix `/` rule replaces; a Prefix path of an Ingress without
+    use-regex becomes `path/` plus an Exact `path`; and if ANY Ingress of the host has
+    use-regex (or rewrite-target), every location is written `~* "^<path>"`, whatever its
+    pathType or Ingress, sorted longest path first."""
+    locations = [IngressLocation("/", "Prefix", None)]
+    regex = False
     for ingress in ingresses:
+        own_regex = annotation(ingress, USE_REGEX) == "true" or bool(
+            annotation(ingress, "nginx.ingress.kubernetes.io/rewrite-target")
+        )
+        regex = regex or own_regex
         for rule in ingress["spec"]["rules"]:
             for item in rule["http"]["paths"]:
-                prefix, kind = item["path"], item["pathType"]
-                if kind == "Exact":
-                    hit = path == prefix
+                path, kind = item["path"], item["pathType"]
+                here = IngressLocation(path, kind, item["backend"]["service"]["name"])
+                if kind == "Prefix" and path == "/":
+                    locations[0] = here
+                elif kind == "Prefix" and not own_regex and not path.endswith("/"):
+                    locations += [replace(here, path=path + "/"), replace(here, kind="Exact")]
                 else:
-                    base = prefix.rstrip("/")
-                    hit = path == base or path.startswith(base + "/") or prefix == "/"
-                if hit and (best is None or len(prefix) > best[0]):
-                    best = (len(prefix), item["backend"]["service"]["name"])
-    return best[1] if best else None
+                    locations.append(here)
+    if regex:  # two stable sorts, as the controller does them
+        locations.sort(key=lambda loc: loc.path, reverse=True)
+        locations.sort(key=lambda loc: len(loc.path), reverse=True)
+    return locations, regex
+
+
+def routed(ingresses: list[Manifest], path: str) -> str | None:
+    """The Service ingress-nginx sends `path` to (None: its 404), by nginx's location rules:
+    as regexes, the first that matches; otherwise an exact match, else the longest prefix."""
+    locations, regex = ingress_locations(ingresses)
+    if regex:
+        hit = (loc for loc in locations if re.match(f"^{loc.path}", path, re.IGNORECASE))
+        return next(hit).service  # the catch-all `^/` matches every path
+    for loc in locations:
+        if loc.kind == "Exact" and loc.path == path:
+            return loc.service
+    prefixes = [loc for loc in locations if loc.kind != "Exact" and path.startswith(loc.path)]
+    return max(prefixes, key=lambda loc: len(loc.path)).service
+
+
+@dataclass(frozen=True)
+class NginxLocation:
+    modifier: str  # "", "=", "^~", "~" or "~*"
+    pattern: str
+    body: str  # up to the next location
+    upstream: str | None  # what it proxy_passes to; None for a `return`
+
+
+def template_locations() -> list[NginxLocation]:
+    """The locations of skirmish/server/nginx.conf.template, in file order."""
+    text = re.sub(r"(?m)(^|\s)#.*$", "", NGINX_TEMPLATE.read_text())  # comments out
+    starts = list(re.finditer(r"(?m)^\s*location\s+(?:(=|\^~|~\*?)\s+)?(\S+)\s*\{", text))
+    found = []
+    for here, after in zip(starts, [*starts[1:], None], strict=True):
+        body = text[here.end() : after.start() if after else len(text)]
+        upstream = re.search(r"proxy_pass http://(\w+);", body)
+        found.append(
+            NginxLocation(
+                here.group(1) or "", here.group(2), body, upstream.group(1) if upstream else None
+            )
+        )
+    return found
 
 
 def nginx_template_routes(path: str) -> str | None:
-    """The same decision by skirmish/server/nginx.conf.template's locations."""
-    template = (ROOT / "skirmish" / "server" / "nginx.conf.template").read_text()
-    rest = re.search(r"location ~ (\^\S+) \{", template)
-    assert rest and "location /ws/matches/ {" in template
-    assert "location /ws/lobbies/ {" in template
-    if path.startswith(("/ws/matches/", "/ws/lobbies/")):
-        return "ws"
-    return "rest" if re.match(rest.group(1), path) else None
+    """The role of the upstream the template sends `path` to, by nginx's rules: an exact
+    match; else the longest prefix, at once if it is `^~`; else the first regex location
+    that matches, in file order; else that longest prefix."""
+    locations = template_locations()
+    chosen: NginxLocation | None = None
+    exact = [loc for loc in locations if loc.modifier == "=" and loc.pattern == path]
+    prefixes = [loc for loc in locations if loc.modifier in ("", "^~")]
+    longest = max(
+        (loc for loc in prefixes if path.startswith(loc.pattern)),
+        key=lambda loc: len(loc.pattern),
+        default=None,
+    )
+    regexes = [
+        loc
+        for loc in locations
+        if loc.modifier.startswith("~")
+        and re.search(loc.pattern, path, re.IGNORECASE if loc.modifier == "~*" else 0)
+    ]
+    if exact:
+        chosen = exact[0]
+    elif longest is not None and longest.modifier == "^~":
+        chosen = longest
+    else:
+        chosen = regexes[0] if regexes else longest
+    upstream = chosen.upstream if chosen else None
+    return UPSTREAM_ROLE[upstream] if upstream else None
 
 
 SAMPLE_PATHS = [
@@ -270,31 +359,70 @@ SAMPLE_PATHS = [
     "/sdk/skirmish.js",
     "/sdkx",
     "/openapi.json",
+    "/openapi-json",
     "/healthz",
+    "/healthzx",
     "/readyz",
     "/ws/matches/m-123",
+    "/ws/matches/m-123/spectate",
+    "/ws/matches/m-123/spectate/x",
+    "/ws/matches/m-123/spectatex",
+    "/ws/matches/spectate",
+    "/ws/matches/m-1/2/spectate",
+    "/ws/matchesx",
     "/ws/lobbies/l-123",
+    "/ws/lobbies/l-123/spectate",
     "/metrics",
     "/admin/drain",
     "/admin",
     "/v1x",
+    "/staticx",
     "/debug",
 ]
 
 
 def test_ingress_routes_what_the_shipped_nginx_config_routes(docs: list[Manifest]) -> None:
     ingresses = all_of(docs, "Ingress")
-    service_role = {"skirmish": "rest", "skirmish-ws": "ws", None: None}
     for path in SAMPLE_PATHS:
-        assert service_role[routed(ingresses, path)] == nginx_template_routes(path), path
-    assert routed(ingresses, "/metrics") is None
-    assert routed(ingresses, "/admin/drain") is None
+        assert SERVICE_ROLE[routed(ingresses, path)] == nginx_template_routes(path), path
+    # ingress-nginx matches regexes case-insensitively (the template does not): a /V1/...
+    # reaches a pod and gets the pod's 404, but nothing private is routed in any case.
+    for path in ("/metrics", "/METRICS", "/admin/drain", "/Admin/Drain", "/ADMIN"):
+        assert routed(ingresses, path) is None, path
+
+
+def test_every_path_of_the_host_is_an_anchored_regex(docs: list[Manifest]) -> None:
+    """use-regex on one Ingress makes every path of its host a regex; so each Ingress says
+    it, and each path is an ImplementationSpecific regex anchored at its end too."""
+    ingresses = all_of(docs, "Ingress")
+    assert len({rule["host"] for ing in ingresses for rule in ing["spec"]["rules"]}) == 1
+    for ingress in ingresses:
+        assert annotation(ingress, USE_REGEX) == "true", ingress["metadata"]["name"]
+        for rule in ingress["spec"]["rules"]:
+            for item in rule["http"]["paths"]:
+                assert item["pathType"] == "ImplementationSpecific", item
+                assert item["path"].endswith(("$", "(/|$)")), item
+                re.compile(item["path"])
+    # Why it matters: the plain paths they replace change meaning next to one regex path.
+    plain = synthetic_ingress([("/", "Exact", "skirmish"), ("/v1", "Prefix", "skirmish")])
+    regex = synthetic_ingress([("/x/[^/]+$", "ImplementationSpecific", "other")], regex=True)
+    assert [routed([plain], path) for path in ("/", "/v1", "/v1x")] == ["skirmish"] * 2 + [None]
+    # The controller's catch-all `^/` ties with the Exact `^/` and comes first; `^/v1` takes
+    # /v1x.
+    assert [routed([plain, regex], path) for path in ("/", "/v1x")] == [None, "skirmish"]
+
+
+def synthetic_ingress(paths: list[tuple[str, str, str]], *, regex: bool = False) -> Manifest:
+    """An Ingress with these (path, pathType, Service) rules, with use-regex or not."""
+    items = [{"path": p, "pathType": k, "backend": {"service": {"name": s}}} for p, k, s in paths]
+    notes = {USE_REGEX: "true"} if regex else {}
+    return {"metadata": {"annotations": notes}, "spec": {"rules": [{"http": {"paths": items}}]}}
 
 
 def test_match_sockets_are_hashed_and_rest_is_not(docs: list[Manifest]) -> None:
     ws = find(docs, "Ingress", "skirmish-ws")
     notes = ws["metadata"]["annotations"]
-    assert notes["nginx.ingress.kubernetes.io/upstream-hash-by"] == "$request_uri"
+    assert notes[HASH_BY] == "$request_uri"
     assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
     assert int(notes["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 3600
     assert notes["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
@@ -302,13 +430,68 @@ def test_match_sockets_are_hashed_and_rest_is_not(docs: list[Manifest]) -> None:
     assert {path["backend"]["service"]["name"] for path in paths} == {"skirmish-ws"}
     rest = find(docs, "Ingress", "skirmish-rest")
     assert ws["spec"]["rules"][0]["host"] == rest["spec"]["rules"][0]["host"]
-    assert "nginx.ingress.kubernetes.io/upstream-hash-by" not in rest["metadata"]["annotations"]
-    # Both Services reach the game pods on the named port.
-    for name in ("skirmish", "skirmish-ws"):
+    assert HASH_BY not in rest["metadata"]["annotations"]
+    # The Services reach the game pods on the named port.
+    for name in ("skirmish", "skirmish-ws", "skirmish-watch"):
         service = find(docs, "Service", name)
         assert service["spec"]["type"] == "ClusterIP"
         assert service["spec"]["selector"] == GAME_LABELS
         assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_spectator_sockets_are_spread_not_hashed(docs: list[Manifest]) -> None:
+    ingresses = all_of(docs, "Ingress")
+    assert routed(ingresses, "/ws/matches/m-1/spectate") == "skirmish-watch"
+    assert routed(ingresses, "/ws/matches/m-1") == "skirmish-ws"
+    watch = find(docs, "Ingress", "skirmish-watch")
+    notes = watch["metadata"]["annotations"]
+    assert HASH_BY not in notes
+    assert notes["nginx.ingress.kubernetes.io/load-balance"] == "round_robin"
+    assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    assert int(notes["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 3600
+    assert notes["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert notes["nginx.ingress.kubernetes.io/proxy-next-upstream"] == "error timeout"
+    # ingress-nginx balances a Service as the first Ingress routing to it says: a Service
+    # behind a hashed Ingress must not also be behind an unhashed one.
+    by_hash: dict[bool, set[str]] = {True: set(), False: set()}
+    for ingress in ingresses:
+        for rule in ingress["spec"]["rules"]:
+            for item in rule["http"]["paths"]:
+                by_hash[HASH_BY in ingress["metadata"]["annotations"]].add(
+                    item["backend"]["service"]["name"]
+                )
+    assert by_hash[True] == {"skirmish-ws"}
+    assert not by_hash[True] & by_hash[False]
+
+
+def test_nginx_template_spreads_spectator_sockets_by_least_conn() -> None:
+    template = NGINX_TEMPLATE.read_text()
+    upstream = template[template.index("upstream skirmish_watch {") :]
+    upstream = upstream[: upstream.index("\n    }")]
+    assert "least_conn;" in upstream
+    assert "hash" not in upstream
+    assert "{{watch_servers}}" in upstream
+    (watch,) = [loc for loc in template_locations() if loc.upstream == "skirmish_watch"]
+    assert watch.modifier == "~"
+    assert nginx_template_routes("/ws/matches/m-1/spectate") == "watch"
+    for directive in (
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "proxy_read_timeout 1h;",
+        "proxy_send_timeout 1h;",
+        "proxy_buffering off;",
+        "tcp_nodelay on;",
+        "proxy_next_upstream error timeout;",
+    ):
+        assert directive in watch.body, directive
+    # Rendered, it lists the same pods as the ring, in the same form.
+    from skirmish.server.cluster import render_nginx_config
+
+    pods = ["10.0.0.1:8000", "10.0.0.2:8000"]
+    config = render_nginx_config("8080", pods)
+    for name in ("skirmish_ws", "skirmish_watch"):
+        block = config[config.index(f"upstream {name} {{") :]
+        assert re.findall(r"server (\S+) ", block[: block.index("}")]) == pods
 
 
 # --- Redis, config and secrets -------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { LobbyRoom, LobbyRoomOptions } from "./lobby.js";
 import { MatchSession, MatchSessionOptions } from "./match.js";
+import { Spectator, SpectatorOptions } from "./spectator.js";
 import type {
   AbortSignalLike,
   Clock,
@@ -12,6 +13,8 @@ import type {
   Player,
   Replay,
   Settings,
+  SpectateAccess,
+  SpectatorPolicy,
   Ticket,
   WebSocketConstructor,
 } from "./types.js";
@@ -51,6 +54,13 @@ export interface WaitOptions {
 export type LobbyRoomClientOptions = Partial<Omit<LobbyRoomOptions, "lobbyId">>;
 
 export type SessionOptions = Partial<Omit<MatchSessionOptions, "access">>;
+
+export interface SpectateOptions extends Partial<Omit<SpectatorOptions, "access" | "speed">> {
+  /** a `link` match's watch code */
+  code?: string | null;
+  /** a recording's playback speed, 0.25 to 16 (RangeError otherwise); live matches play at 1 */
+  speed?: number | null;
+}
 
 /** One player's session with a Skirmish server: the REST calls and the match sockets. */
 export class SkirmishClient {
@@ -94,6 +104,8 @@ export class SkirmishClient {
     maxPlayers?: number;
     settings?: Settings | null;
     private?: boolean;
+    /** who may watch its match: players, signed_in (the server's default) or link */
+    spectators?: SpectatorPolicy;
   }): Promise<Lobby>;
   /** Join the open private lobby holding `code` (any case); ApiError 404 if none. */
   joinLobbyByCode(code: string): Promise<Lobby>;
@@ -111,6 +123,19 @@ export class SkirmishClient {
   getMatch(matchId: string): Promise<MatchInfo>;
   matchToken(matchId: string): Promise<MatchAccess>;
   replay(matchId: string): Promise<Replay>;
+
+  /**
+   * POST /v1/matches/{id}/spectate: live while the match runs, its recording once over.
+   * As one of its players, the access's `code` is the watch code to share (a `link` match).
+   * ApiError 403 (not allowed, or a wrong code), 404, 409 (finished without a recording).
+   */
+  spectateAccess(matchId: string, options?: { code?: string | null }): Promise<SpectateAccess>;
+  /** Watch a match: its spectate access, then a Spectator connecting on its socket. */
+  spectate<View = Record<string, any>>(matchId: string, options?: SpectateOptions): Promise<Spectator<View>>;
+  /** A Spectator for an access, not yet connected (fresh accesses after a 4001 with the same code). */
+  spectator<View = Record<string, any>>(access: SpectateAccess, options?: SpectateOptions): Spectator<View>;
+  /** The socket URL of an access: `?speed=` added for a recording when a speed is given. */
+  spectateUrl(access: SpectateAccess, speed?: number | null): string;
 
   wsUrl(wsPath: string): string;
   /**

@@ -5,6 +5,7 @@ import { sleep, systemClock } from "./clock.js";
 import { AbortError, ApiError, LobbyError, MatchmakingError } from "./errors.js";
 import { LobbyRoom, lobbyPath } from "./lobby.js";
 import { MatchSession } from "./match.js";
+import { Spectator, checkSpeed } from "./spectator.js";
 
 export { LobbyError };
 
@@ -209,10 +210,13 @@ export class SkirmishClient {
    * (the mode's `settings_schema`; left out, its defaults). A `private` one is never
    * listed: its members see its `code`, which others join it by (`joinLobbyByCode`).
    */
-  createLobby({ mode = "arena", name = "lobby", maxPlayers = 2, settings, private: secret } = {}) {
+  createLobby({
+    mode = "arena", name = "lobby", maxPlayers = 2, settings, private: secret, spectators,
+  } = {}) {
     const body = { mode, name, max_players: maxPlayers };
     if (settings !== undefined && settings !== null) body.settings = settings;
     if (secret) body.private = true;
+    if (spectators) body.spectators = spectators; // players | signed_in | link
     return this.request("POST", "/v1/lobbies", body);
   }
 
@@ -309,6 +313,55 @@ export class SkirmishClient {
   /** A fresh match access (token), e.g. to rejoin after the old one expired. */
   matchToken(matchId) {
     return this.request("POST", `/v1/matches/${enc(matchId)}/token`);
+  }
+
+  /**
+   * A spectate access to `matchId` (POST /v1/matches/{id}/spectate): live while it runs,
+   * its recording once finished. `code`: a `link` match's watch code. As one of its
+   * players, the access's `code` is the one to share. ApiError 403 when the match's
+   * policy does not let you watch (a wrong code too), 404, 409 (finished, no recording).
+   */
+  spectateAccess(matchId, { code } = {}) {
+    const body = {};
+    if (code !== undefined && code !== null && code !== "") body.code = String(code).trim();
+    return this.request("POST", `/v1/matches/${enc(matchId)}/spectate`, body);
+  }
+
+  /**
+   * Watch a match: its spectate access, then a Spectator on its socket, connecting (its
+   * `ready` resolves at the `spectating`). `speed` (0.25 to 16) plays a recording that
+   * fast; a 4001 fetches a fresh access with the same code. Options as Spectator's.
+   */
+  async spectate(matchId, { code, speed, ...options } = {}) {
+    checkSpeed(speed);
+    const access = await this.spectateAccess(matchId, { code });
+    return this.spectator(access, { ...options, code, speed }).connect();
+  }
+
+  /**
+   * A Spectator for a spectate access, not yet connected: attach listeners, then call
+   * `connect()`. The socket asks `?speed=` when `speed` is given and the access is a
+   * recording's.
+   */
+  spectator(access, { code, speed, ...options } = {}) {
+    const pace = checkSpeed(speed);
+    return new Spectator({
+      WebSocket: this.WebSocket || undefined,
+      clock: this.clock,
+      ...options,
+      access,
+      speed: pace,
+      url: options.url || ((current) => this.spectateUrl(current, pace)),
+      refreshAccess: options.refreshAccess || ((id) => this.spectateAccess(id, { code })),
+      fetchMatch: options.fetchMatch || ((id) => this.getMatch(id)),
+    });
+  }
+
+  /** The socket URL of a spectate access: its ws_path, with `?speed=` for a recording. */
+  spectateUrl(access, speed) {
+    const url = this.wsUrl(access.ws_path);
+    const pace = checkSpeed(speed);
+    return pace !== null && access.live === false ? `${url}?speed=${pace}` : url;
   }
 
   /** A finished match's replay: seed and every applied input (`409` while it runs). */

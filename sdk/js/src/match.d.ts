@@ -12,6 +12,7 @@ import type {
   ResultMessage,
   ServerMessage,
   SnapshotMessage,
+  SpectatorsMessage,
   StartMessage,
   WaitingMessage,
   WebSocketConstructor,
@@ -34,6 +35,8 @@ export interface MatchEvents<View, Input> {
   snapshot: SnapshotMessage<View>;
   result: ResultMessage;
   error: ErrorMessage;
+  /** how many watch the match now (at most once a second, when it changed) */
+  spectators: SpectatorsMessage;
   pong: PongMessage & { rtt: number | null };
   /** the server's notice that the pod goes away (1012 follows) */
   reconnect: ReconnectMessage;
@@ -101,6 +104,8 @@ export class MatchSession<
   result: ResultMessage | null;
   /** ms, from the last pong */
   rtt: number | null;
+  /** how many watch the match, as the server last said (null until it does) */
+  spectators: number | null;
   pending: PendingInputs;
   /** seqs the server reported with `input_dropped` */
   dropped: number[];

@@ -51,6 +51,8 @@ export class MatchSession extends SocketSession {
     this.lastSnapshot = null;
     this.result = null;
     this.rtt = null;
+    /** how many watch the match (the server's `spectators`), null until it says */
+    this.spectators = null;
     this.pending = new PendingInputs({ max: options.maxPending });
     /** seqs the server reported with `input_dropped` */
     this.dropped = [];
@@ -173,6 +175,10 @@ export class MatchSession extends SocketSession {
         this.result = msg;
         this.status = "finished";
         this.emit("result", msg);
+        break;
+      case "spectators":
+        if (typeof msg.count === "number") this.spectators = msg.count;
+        this.emit("spectators", msg);
         break;
       case "error":
         if (msg.code === "input_dropped" && typeof msg.seq === "number") {

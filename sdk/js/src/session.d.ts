@@ -1,7 +1,7 @@
 import { Emitter } from "./emitter.js";
 import { ReconnectingSocket } from "./socket.js";
 
-/** What MatchSession and LobbyRoom share: one socket under the reconnect policy. */
+/** What MatchSession, LobbyRoom and Spectator share: one socket under the reconnect policy. */
 export class SocketSession<Events extends Record<string, any> = Record<string, any>> extends Emitter<Events> {
   socket: ReconnectingSocket;
   readonly connection: "connecting" | "open" | "reconnecting" | "closed";

@@ -1,5 +1,5 @@
-// What a match session and a lobby room share: one ReconnectingSocket (the reconnect
-// policy of docs/protocol.md), its events handed to the subclass's handlers, the
+// What a match session, a lobby room and a spectator share: one ReconnectingSocket (the
+// reconnect policy of docs/protocol.md), its events handed to the subclass's handlers, the
 // `ready` / `done` promises, and the connection state as an app shows it.
 import { Emitter } from "./emitter.js";
 import { ReconnectingSocket } from "./socket.js";

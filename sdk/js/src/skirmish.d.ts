@@ -1,7 +1,13 @@
 // @skirmish/sdk: the JavaScript client of Skirmish (docs/protocol.md).
 
 export { SkirmishClient, LobbyError, TICKET_POLL_MS, LOBBY_POLL_MS } from "./client.js";
-export type { ClientOptions, WaitOptions, SessionOptions, LobbyRoomClientOptions } from "./client.js";
+export type {
+  ClientOptions,
+  WaitOptions,
+  SessionOptions,
+  LobbyRoomClientOptions,
+  SpectateOptions,
+} from "./client.js";
 export { MatchSession, SUBPROTOCOL, matchProtocols } from "./match.js";
 export {
   LobbyRoom,
@@ -19,6 +25,14 @@ export type {
   LobbyEvent,
   LobbyOutcome,
 } from "./lobby.js";
+export {
+  Spectator,
+  spectatePath,
+  spectatorSilence,
+  snapshotPeriodMs,
+  SPECTATOR_PING_MS,
+} from "./spectator.js";
+export type { SpectatorEvents, SpectatorOptions, SpectatorClosedEvent } from "./spectator.js";
 export { ReconnectingSocket, decodeFrame } from "./socket.js";
 export { SocketSession } from "./session.js";
 export type {

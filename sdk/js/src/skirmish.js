@@ -14,6 +14,13 @@ export {
   LOBBY_PING_MS,
   LOBBY_PONG_TIMEOUT_MS,
 } from "./lobby.js";
+export {
+  Spectator,
+  spectatePath,
+  spectatorSilence,
+  snapshotPeriodMs,
+  SPECTATOR_PING_MS,
+} from "./spectator.js";
 export { ReconnectingSocket, decodeFrame } from "./socket.js";
 export { SocketSession } from "./session.js";
 export {

@@ -90,6 +90,8 @@ export class ReconnectingSocket extends Emitter<SocketEvents> {
   connect(): this;
   markWelcomed(): void;
   setTickRate(tickRate: number | null | undefined): void;
+  /** The silence rule's times from now on (a feed slower than a match's). */
+  setSilence(times: { pingAfterMs: number; deadAfterMs: number }): void;
   send(message: unknown): boolean;
   sendRaw(data: string | ArrayBufferLike | ArrayBufferView): boolean;
   /** Break the current socket as a network failure would (1006): it reconnects. */

@@ -1,9 +1,10 @@
 // A WebSocket that keeps itself connected by the reconnect policy of docs/protocol.md:
 // the close-code table, the silence rule, back-off with jitter, the 30 s limit without a
 // welcome and the fresh token after a 4001. It knows nothing of matches: a protocol layer
-// on top (MatchSession, LobbyRoom; later spectating) decodes the messages, tells it when
+// on top (MatchSession, LobbyRoom, Spectator) decodes the messages, tells it when
 // a welcome came (markWelcomed) and what the mode's tick rate is (setTickRate), or fixes
-// the silence rule's times itself (the `silence` option: a lobby is a quiet place).
+// the silence rule's times itself (the `silence` option, `setSilence`: a lobby is a quiet
+// place, a spectator's feed is slower than a match's).
 
 import { systemClock } from "./clock.js";
 import { Emitter } from "./emitter.js";
@@ -105,7 +106,15 @@ export class ReconnectingSocket extends Emitter {
 
   /** The mode's tick rate, for the silence rule (3 ticks when that is longer than 1 s). */
   setTickRate(tickRate) {
-    this.silence = silenceTimes(tickRate);
+    this.setSilence(silenceTimes(tickRate));
+  }
+
+  /**
+   * The silence rule's times from now on: a ping after `pingAfterMs` without a frame, the
+   * socket dead after `deadAfterMs` (a protocol layer whose feed is slower than a match's).
+   */
+  setSilence({ pingAfterMs, deadAfterMs }) {
+    this.silence = { pingAfterMs, deadAfterMs };
     if (this.state === "open") this._watch();
   }
 

@@ -137,6 +137,8 @@ export interface Lobby {
   code: string | null;
   /** counts the lobby's changes: of two bodies of one lobby, the higher is the newer */
   revision: number;
+  /** who may watch its match */
+  spectators?: SpectatorPolicy;
 }
 
 /** `GET /v1/lobbies`: one page, oldest first; `next` is the `after` of the next page. */
@@ -161,6 +163,8 @@ export interface MatchInfo {
   settings: Settings;
   status: MatchStatus;
   players: MatchPlayer[];
+  /** who may watch it */
+  spectators?: SpectatorPolicy;
   created_at: string;
   started_at?: string | null;
   finished_at?: string | null;
@@ -271,6 +275,79 @@ export interface ReconnectMessage {
   reason: string;
 }
 
+// -- the spectator socket --------------------------------------------------------------------
+
+/** `POST /v1/matches/{id}/spectate`: what it takes to open a spectator socket. */
+export interface SpectateAccess {
+  match_id: string;
+  /** `/ws/matches/{id}/spectate` */
+  ws_path: string;
+  /** a spectate token (not a match token) */
+  token: string;
+  expires_at: string;
+  /** true: the match runs or is about to; false: it is over, you watch its recording */
+  live: boolean;
+  /** live: how far behind the match the view runs */
+  delay_ms: number;
+  /** snapshots per second of match time */
+  rate_hz: number;
+  /** the watch code of a `link` match, given to its players to share; else null */
+  code: string | null;
+}
+
+/** Who may watch a match (a lobby's `spectators`). */
+export type SpectatorPolicy = "players" | "signed_in" | "link" | (string & {});
+
+/** `{"type": "spectating"}`: a spectator socket's welcome. */
+export interface SpectatingMessage {
+  type: "spectating";
+  match_id: string;
+  mode: string;
+  tick_rate: number;
+  teams: number;
+  players: { slot: number; player_id: string; name: string }[];
+  config: Record<string, any>;
+  live: boolean;
+  /** waiting / running live; finished for a recording */
+  status: MatchStatus;
+  /** live: the match's tick now */
+  tick: number;
+  /** live: how far behind the match the view runs; 0 for a recording */
+  delay_ms: number;
+  /** snapshots per second of match time */
+  rate_hz: number;
+  /** a recording's playback speed; 1 live */
+  speed: number;
+  /** how many watch the match now */
+  spectators: number;
+}
+
+/** `{"type": "spectators"}`: how many watch the match now (to its players too). */
+export interface SpectatorsMessage {
+  type: "spectators";
+  count: number;
+}
+
+/**
+ * A spectator's result: live, the players' own; a recording's as the replay played it
+ * (`replayed: true`, no ratings).
+ */
+export interface SpectatorResultMessage extends Omit<ResultMessage, "players"> {
+  players: (Omit<ResultPlayer, "rating_before" | "rating_after"> &
+    Partial<Pick<ResultPlayer, "rating_before" | "rating_after">>)[];
+  replayed?: boolean;
+}
+
+export type SpectatorServerMessage =
+  | SpectatingMessage
+  | SnapshotMessage
+  | SpectatorsMessage
+  | SpectatorResultMessage
+  | PongMessage
+  | ErrorMessage
+  | ReconnectMessage
+  | AnnouncementMessage;
+
 export type ServerMessage =
   | WelcomeMessage
   | WaitingMessage
@@ -279,7 +356,8 @@ export type ServerMessage =
   | PongMessage
   | ResultMessage
   | ErrorMessage
-  | ReconnectMessage;
+  | ReconnectMessage
+  | SpectatorsMessage;
 
 /** An input as sent: the envelope and the mode's fields. */
 export type InputMessage<Fields = Record<string, unknown>> = { type: "input"; seq: number } & Fields;

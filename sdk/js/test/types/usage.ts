@@ -14,7 +14,10 @@ import {
   type MatchAccess,
   MatchSession,
   type Settings,
+  type SpectateAccess,
+  type SpectatorClosedEvent,
   Predictor,
+  Spectator,
   SkirmishClient,
   SnapshotBuffer,
   type SnapshotMessage,
@@ -155,6 +158,32 @@ export async function play(baseUrl: string): Promise<string | null> {
   } catch (err) {
     if (err instanceof LobbyError) void err.status;
   }
+
+  // watching: a link match's code from the access its players get, then a recording at ×4
+  const mine: SpectateAccess = await client.spectateAccess(access.match_id);
+  const watchCode: string | null = mine.code;
+  const watcher: Spectator<ArenaView> = await client.spectate<ArenaView>(access.match_id, {
+    code: watchCode,
+    speed: 4,
+    pingIntervalMs: 20_000,
+  });
+  watcher.on("spectating", (w) => {
+    const behind: string = w.live ? `${w.delay_ms} ms behind` : `replay ×${w.speed}`;
+    void behind;
+  });
+  watcher.on("snapshot", (snap) => void snap.players.length);
+  // @ts-expect-error a spectator sends no inputs
+  watcher.sendInput({ dx: 1, dy: 0, aim: 0, fire: true });
+  watcher.on("spectators", ({ count }) => void count);
+  session.on("spectators", ({ count }) => void count);
+  const drawn = watcher.buffer.view(watcher.clock.now(), (a, b, t) =>
+    interpolateRows<ArenaRow>(a.players, b.players, t, { fields: [1, 2] }),
+  );
+  void drawn;
+  const watched: SpectatorClosedEvent = await watcher.done;
+  const replayed: boolean | undefined = watched.result ? watched.result.replayed : undefined;
+  void replayed;
+  await client.createLobby({ name: "watched", spectators: "link" });
 
   const action: "reconnect" | "refresh" | "final" = closeAction(1012);
   const delay: number = backoffDelay(3, { afterRestart: false });
