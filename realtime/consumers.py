@@ -1,12 +1,13 @@
 """The match socket: authenticate, validate, rate-check, forward. Never game rules.
 
 Limits (docs/security.md), held by the socket rules it shares with the lobby socket
-(realtime/guarded_consumer.py): frames over 4 KiB close with 1009; inputs and pings each
-pass a token bucket, and what the buckets drop is answered once per window with
-`rate_limited` and closes the socket with 1008 if it persists; bad messages get an `error`
-each and close with 1008 past `bad_limit` per window; a socket idle while its match runs
-is closed with 4008 by the pod's sweep (realtime/limits.py), and a player holds at most
-`max_sockets_per_player` match sockets on a pod (4029).
+(realtime/guarded_consumer.py): frames over 4 KiB close with 1009; inputs, chat lines
+(realtime/match_chat.py) and pings each pass a token bucket, and what the buckets drop is
+answered once per window with `rate_limited` and closes the socket with 1008 if it
+persists; bad messages get an `error` each and close with 1008 past `bad_limit` per
+window; a socket idle while its match runs is closed with 4008 by the pod's sweep
+(realtime/limits.py), and a player holds at most `max_sockets_per_player` match sockets on
+a pod (4029).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from realtime import messages, metrics
+from realtime import match_chat, messages, metrics
 from realtime.close_codes import CloseCode
 from realtime.guarded_consumer import MAX_FRAME_BYTES, GuardedConsumer, monotonic
 from realtime.hosted_match import Seat
-from realtime.limits import SocketGuard
+from realtime.limits import SocketGuard, TokenBucket
 from realtime.match_claims import Draining, Match, MatchOver
 from realtime.match_host import MatchHost
 from realtime.messages import ProtocolError
@@ -56,6 +57,7 @@ class MatchConsumer(GuardedConsumer):
         self.inputs = self._rate_limit(
             "inputs", limits.inputs_per_second, limits.input_burst, limits.flood_limit
         )
+        self.chats = TokenBucket(limits.chat_per_second, limits.chat_burst, self.last_seen)
 
     # -- the handshake -------------------------------------------------------------------
 
@@ -96,6 +98,12 @@ class MatchConsumer(GuardedConsumer):
                 pass  # it crossed the final tick: the result is on its way, then the close
             else:
                 hosted.accept_input(seat, messages.input_seq(msg), msg)
+        elif kind == "chat":
+            text, team = match_chat.parse(msg, hosted.mode.teams)
+            if not self.chats.take(now):
+                self._throttled(now)
+                return
+            hosted.chat(seat, text, team)
         elif kind == "ping":
             RECEIVED.ping += 1
             if not self.pings.take(now):

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from game.modes import AnyMode, Outcome
-from realtime import messages, metrics
+from realtime import match_chat, messages, metrics
 from realtime.fanout import Outlet
 from realtime.input_record import Entry, InputRecord
 from skirmish.base.store.records import MatchRecord
@@ -286,6 +286,16 @@ class HostedMatch:
                 view = orjson.dumps(mode.view(state, seat.slot))
                 body = messages.snapshot_body(self.tick, online, view)
             connection.send_snapshot(seat.applied_seq, body)
+
+    def chat(self, seat: Seat, text: str, team: bool) -> None:
+        """A player's line (checked by match_chat.parse), to all, or to their team."""
+        line = match_chat.frame(seat.player_id, seat.name, seat.slot, text, team)
+        teams = self.mode.teams
+        for other in self.seats:
+            if other.connection is not None and (
+                not team or other.slot % teams == seat.slot % teams
+            ):
+                other.connection.send_frame(line)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         self.broadcast_frame(messages.encode(message))

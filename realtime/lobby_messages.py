@@ -22,11 +22,13 @@ CHAT_FIELDS = frozenset({"type", "text"})
 LOBBY_EVENTS = ("snapshot", "joined", "left", "ready", "settings", "started", "closed")
 
 
-def chat_text(message: dict[str, Any]) -> str:
+def chat_text(message: dict[str, Any], fields: frozenset[str] = CHAT_FIELDS) -> str:
     """The chat line of a `chat` message, trimmed; ProtocolError (`invalid_message`) if it
-    is not 1..200 visible characters. Never markup: clients must show it as text."""
-    if message.keys() - CHAT_FIELDS:
-        raise ProtocolError("invalid_message", "chat: only 'type' and 'text' are allowed")
+    is not 1..200 visible characters or has fields besides `fields`. Never markup: clients
+    must show it as text."""
+    if message.keys() - fields:
+        allowed = ", ".join(repr(f) for f in sorted(fields))
+        raise ProtocolError("invalid_message", f"chat: only {allowed} are allowed")
     text = message.get("text")
     if not isinstance(text, str):
         raise ProtocolError("invalid_message", "text: must be a string")

@@ -11,6 +11,14 @@ entry for it, in order:
     edge → owner   ["j", match_id, conn, player_id]                 a socket joined
                    ["l", match_id, conn]                            a socket left
                    ["i", match_id, conn, seq, message]              one validated input
+                   ["m", match_id, conn, text, team]                a checked chat line
+
+and for spectators (spectators.py, watch_edge.py), one entry per watched match and pod:
+
+    owner → watcher ["v", match_id, tick, body]  a delayed spectator view, encoded once
+                    ["vf", match_id, frame]       a frame for all its spectators there
+                    ["vc", match_id, code, reason] close them all
+    watcher → owner ["w", match_id, count]        how many of its sockets watch (0: none)
 
 `conn` is the edge's id for the socket, so a late entry can never reach a newer socket of
 the same player. Snapshot bodies travel as the owner encoded them and reach the sockets

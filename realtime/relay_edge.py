@@ -60,6 +60,10 @@ class RemoteMatch:
             seat.last_seq = seq
             self.link.add(["i", self.id, seat.conn, seq, message])
 
+    def chat(self, seat: Seat, text: str, team: bool) -> None:
+        """A player's line (checked here): the owner says it."""
+        self.link.add(["m", self.id, seat.conn, text, team])
+
     @property
     def empty(self) -> bool:
         return not self.conns

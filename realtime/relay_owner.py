@@ -1,5 +1,5 @@
 """The owner side of cross-pod play: seats of this pod's matches whose sockets live on
-other pods (edges), and the entries those edges send: joins, leaves, inputs."""
+other pods (edges), and the entries those edges send: joins, leaves, inputs, chat lines."""
 
 from __future__ import annotations
 
@@ -60,6 +60,10 @@ class OwnerSide:
             return
         if kind == "i":
             self._input(hosted, link, entry[2], entry[3], entry[4])
+        elif kind == "m":
+            found = self._seat(hosted, link, entry[2])
+            if found is not None:
+                hosted.chat(found[0], entry[3], entry[4])
         elif kind == "j":
             self._join(hosted, link, entry[2], entry[3])
         elif kind == "l":

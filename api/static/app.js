@@ -14,6 +14,8 @@
 //                and its start (the pushed match access)
 //   view.js      the match screen, played or watched: the renderer fed, the side panel
 //   play.js      a player's match over the SDK's MatchSession; result.js its result
+//   match-chat.js  the match screen's chat (players: to all, or to their team) and the
+//                operators' announcements
 //   watch.js     watching a match over the SDK's Spectator: live behind its delay, or a
 //                finished one from its recording; links.js the watch links
 //                (/#watch=<match_id>[.<code>]) and the one a player copies
@@ -59,6 +61,7 @@ import { cancelSearch, createLobby, enterMenu, joinByCode, onModeChange, quickMa
 import { currentLobby, leaveLobby, lobbyDebug, saveSettings, sendChat, startLobby, stopLobby,
   toggleReady } from "./lobby.js";
 import { copyWatchLink, setWatchHash, watchTarget } from "./links.js";
+import { bindMatchChat, matchChatDebug } from "./match-chat.js";
 import { leaveMatch, playAgain, startMatch } from "./play.js";
 import { bindStage, render, stage } from "./stage.js";
 import { app, client, restoreAuth, savedMatch, setAuth } from "./state.js";
@@ -141,6 +144,7 @@ window.skirmishDebug = {
       matchId: m ? m.id : null,
       lobbyId: currentLobby() ? currentLobby().id : null,
       ...lobbyDebug(), // lobbyRevision, lobbyCode, lobbyConn, lobbySockets, chatLines
+      ...matchChatDebug(), // matchChatLines, matchChatOpen
       snapshotsReceived: m ? m.snapshotsReceived : 0,
       lastTick: m ? m.lastTick : 0,
       ack: s ? s.ack ?? 0 : 0,
@@ -181,6 +185,7 @@ window.skirmishDebug = {
 
 function bind() {
   bindStage($("#arena"));
+  bindMatchChat();
   setUnauthorizedHandler(() => signOut("Your session expired, please sign in again."));
   const on = (sel, event, fn) => $(sel).addEventListener(event, fn);
   on("#signin-form", "submit", signIn);

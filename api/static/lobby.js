@@ -14,7 +14,7 @@ import { findMode } from "./modes.js";
 import { startMatch } from "./play.js";
 import { hasSettings, readSettings, settingsFields } from "./settings.js";
 import { app, client } from "./state.js";
-import { $, el, hideError, isTransient, setPhase, showError } from "./ui.js";
+import { $, chatTime, el, hideError, isTransient, setPhase, showError } from "./ui.js";
 
 const RETRY_MS = 1000; // after a poll that got no answer
 const CHAT_KEEP = 100; // lines kept on screen
@@ -213,12 +213,6 @@ function renderSettings(lobby, mode, isHost) {
 
 // ------------------------------------------------------------ chat
 
-function clock(at) {
-  const time = new Date(at);
-  if (Number.isNaN(time.getTime())) return "";
-  return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
 function addLine(node) {
   const log = $("#lobby-chat-log");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
@@ -232,14 +226,14 @@ function addLine(node) {
 function addChat(line) {
   const mine = app.auth && line.player_id === app.auth.player_id;
   addLine(el("li", { class: mine ? "chat-line mine" : "chat-line", title: line.at },
-    el("span", { class: "chat-time", text: clock(line.at) }),
+    el("span", { class: "chat-time", text: chatTime(line.at) }),
     el("span", { class: "chat-name", text: line.name }),
     el("span", { class: "chat-text", text: line.text })));
 }
 
 function addNote(text, kind, at) {
   addLine(el("li", { class: `chat-note ${kind}`, title: at || "" },
-    el("span", { class: "chat-time", text: at ? clock(at) : "" }),
+    el("span", { class: "chat-time", text: at ? chatTime(at) : "" }),
     el("span", { class: "chat-text", text })));
 }
 

@@ -2,10 +2,13 @@
 // reconnect policy of docs/protocol.md, resending unacknowledged inputs) and a
 // SnapshotBuffer keeps the snapshots to interpolate; this module paces the inputs, feeds
 // the mode's renderer and shows what it says (view.js: HUD, scoreboard, feed, overlay).
-// The side panel offers the match's watch link (links.js).
+// The side panel offers the match's watch link (links.js) and the players' chat
+// (match-chat.js).
 
 import { enterMenu, quickMatch } from "./menu.js";
 import { forgetWatchLink, setWatchHash, showWatchLink } from "./links.js";
+import { addMatchLine, addMatchNote, closeMatchChat, matchChatWelcome,
+  resetMatchChat } from "./match-chat.js";
 import { modeDef } from "./modes.js";
 import { showResult } from "./result.js";
 import { controls, releaseControls, stage } from "./stage.js";
@@ -47,6 +50,12 @@ export class Match extends MatchView {
     s.on("snapshot", (msg) => this.onSnapshot(msg));
     s.on("pong", () => this.updateHud());
     s.on("spectators", () => this.updateHud());
+    s.on("chat", (line) => {
+      if (this.current) addMatchLine(this, line);
+    });
+    s.on("announcement", ({ text, at }) => {
+      if (this.current) addMatchNote(`📢 ${text}`, "announcement", at);
+    });
     s.on("result", () => this.finish());
     s.on("error", (msg) => this.serverError(msg));
     s.on("reconnect", () => this.showOverlay("Server restarting — reconnecting…"));
@@ -70,6 +79,7 @@ export class Match extends MatchView {
     this.hideOverlay();
     this.renderScoreboard();
     this.updateHud();
+    if (this.current) matchChatWelcome(msg);
     if (first) showWatchLink(this);
   }
 
@@ -95,7 +105,10 @@ export class Match extends MatchView {
   finish() {
     if (this.done) return;
     this.done = true; // the renderer stays: the result screen shows the field behind it
-    if (this.current) savedMatch.clear();
+    if (this.current) {
+      savedMatch.clear();
+      closeMatchChat();
+    }
     this.updateHud();
     showResult(this);
   }
@@ -171,6 +184,7 @@ export function startMatch(access, modeHint) {
   const match = new Match(access, modeHint);
   app.match = match;
   clearMatchScreen();
+  resetMatchChat(true);
   forgetWatchLink();
   setWatchHash(null);
   $("#leave").textContent = "Leave match";

@@ -28,6 +28,13 @@ export function fmtTime(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// A chat line's time (its ISO 8601 `at`) as the reader's clock shows it: "14:05".
+export function chatTime(at) {
+  const time = new Date(at);
+  if (Number.isNaN(time.getTime())) return "";
+  return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 // An AbortController's abort shows up as an error of its own name (the SDK's AbortError,
 // or the DOMException fetch and timers throw).
 export const isAbort = (err) => !!err && err.name === "AbortError";

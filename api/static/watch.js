@@ -9,6 +9,7 @@
 import { stopLobby } from "./lobby.js";
 import { enterMenu, stopSearching } from "./menu.js";
 import { forgetWatchLink, parseWatchInput, setWatchHash, watchTarget } from "./links.js";
+import { addMatchNote, resetMatchChat } from "./match-chat.js";
 import { showResult } from "./result.js";
 import { releaseControls, render } from "./stage.js";
 import { app, client, savedMatch } from "./state.js";
@@ -67,6 +68,9 @@ export class Watch extends MatchView {
     for (const name of ["spectators", "pong", "drop"]) s.on(name, () => this.updateHud());
     s.on("result", () => this.finish());
     s.on("error", (msg) => this.serverError(msg));
+    s.on("announcement", ({ text, at }) => { // no players' lines: the panel shows only these
+      if (this.current) addMatchNote(`📢 ${text}`, "announcement", at);
+    });
     s.on("reconnect", () => this.showOverlay("Server restarting — reconnecting…"));
     s.on("reconnecting", ({ delay, code }) => {
       const why = WATCH_CLOSE_TEXT[code] || "connection lost";
@@ -208,6 +212,7 @@ function showWatchScreen(matchId, code) {
   app.match = null;
   savedMatch.clear();
   clearMatchScreen();
+  resetMatchChat(false);
   forgetWatchLink();
   releaseControls();
   setWatchHash(matchId, code);

@@ -1,6 +1,6 @@
-"""The lobby socket's part of the protocol document (`$defs/lobbySocket`), and the
-`announcement` that lobby and match sockets share: see protocol_schema.py, which puts them
-in the document, and docs/protocol.md, "Lobby rooms"."""
+"""The lobby socket's part of the protocol document (`$defs/lobbySocket`), the
+`announcement` that lobby and match sockets share, and the match socket's chat: see
+protocol_schema.py, which puts them in the document, and docs/protocol.md, "Lobby rooms"."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from skirmish.base.protocol_tables import (
     LOBBY_EVENTS,
     LOBBY_FIELDS,
     LOBBY_SERVER_MESSAGES,
+    SLOT,
     TEXT,
 )
-from skirmish.base.schema_parts import message, one_of_consts, ref
+from skirmish.base.schema_parts import message, one_of_consts, ref, with_optional
 
 LOBBY_OWN = {"lobby": "lobby", "chat": "chatLine", "pong": "pong"}  # type → its definition
 AT: JSON = {"type": "string", "format": "date-time"}
@@ -43,6 +44,30 @@ def announcement() -> JSON:
         "a word from the operators, to every socket (POST /admin/announce); show it as text",
         {"text": TEXT, "at": AT},
     )
+
+
+def match_chat() -> JSON:
+    """The match socket's chat: `chat` (a player's line; `team`: to their team only) and
+    `chatLine` (a line as its readers get it)."""
+    line = {**CHAT_TEXT, "maxLength": CHAT_MAX_CHARS, "description": "the line, trimmed; as text"}
+    team = {"type": "boolean", "description": "to your team only (a mode with teams)"}
+    return {
+        "chat": with_optional(
+            message("chat", "a line for the match's players", {"text": CHAT_TEXT}), team=team
+        ),
+        "chatLine": message(
+            "chat",
+            "a player's line (yours too): to every player, or (`team`) to the sender's team",
+            {
+                "player_id": TEXT,
+                "name": TEXT,
+                "slot": SLOT,
+                "team": {"type": "boolean"},
+                "text": line,
+                "at": AT,
+            },
+        ),
+    }
 
 
 def lobby_socket() -> JSON:

@@ -58,7 +58,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from game.modes.base import JSON, GameMode
-from skirmish.base.protocol_lobby import announcement, lobby_socket
+from skirmish.base.protocol_lobby import announcement, lobby_socket, match_chat
 from skirmish.base.protocol_spectate import spectator_socket, spectators
 from skirmish.base.protocol_tables import (
     CLIENT_MESSAGES,
@@ -296,7 +296,7 @@ def mode_schemas(mode: GameMode[Any, Any]) -> JSON:
             "view": view,
             "snapshot": snapshot,
             "welcome": welcome,
-            "clientMessage": {"oneOf": [_ref("modes", name, "input"), _ref("ping")]},
+            "clientMessage": {"oneOf": [_ref("modes", name, "input"), _ref("ping"), _ref("chat")]},
             "serverMessage": {
                 "oneOf": [
                     _ref("modes", name, "welcome"),
@@ -309,6 +309,7 @@ def mode_schemas(mode: GameMode[Any, Any]) -> JSON:
                     _ref("reconnect"),
                     _ref("announcement"),
                     _ref("spectators"),
+                    _ref("chatLine"),
                 ]
             },
         },
@@ -345,6 +346,7 @@ def protocol_schema(modes: Mapping[str, GameMode[Any, Any]]) -> JSON:
         **_shared_messages(names),
         "announcement": announcement(),
         "spectators": spectators(),
+        **match_chat(),
         "closeCode": _one_of_consts(
             list(CLOSE_CODES), "every close code the server sends (docs/protocol.md)"
         ),

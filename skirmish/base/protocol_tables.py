@@ -139,10 +139,10 @@ ERROR_CODES: dict[str, str] = {
     ),
 }
 
-CLIENT_MESSAGES = ("input", "ping")
+CLIENT_MESSAGES = ("input", "ping", "chat")
 SERVER_MESSAGES = (
     "welcome", "waiting", "start", "snapshot", "pong", "error", "result", "reconnect",
-    "announcement", "spectators",
+    "announcement", "spectators", "chatLine",
 )  # fmt: skip
 RECONNECT_REASONS = ("server_restarting", "match_moved")
 MATCH_STATUSES = ("waiting", "running", "finished")

@@ -25,11 +25,13 @@ from skirmish.sdk.records import (
     MatchmakingError,
     Player,
     SkirmishError,
+    SpectateAccess,
     Ticket,
 )
 
 if TYPE_CHECKING:
     from skirmish.sdk.lobby_room import LobbyRoom
+    from skirmish.sdk.spectator import Spectator
 
 __all__ = [
     "FINAL_CLOSE_CODES",
@@ -46,6 +48,7 @@ __all__ = [
     "Player",
     "SkirmishClient",
     "SkirmishError",
+    "SpectateAccess",
     "Ticket",
 ]
 
@@ -187,14 +190,19 @@ class SkirmishClient:
         settings: Mapping[str, Any] | None = None,
         *,
         private: bool = False,
+        spectators: str | None = None,
     ) -> Lobby:
         """Create a lobby (the caller is its host and first member). A `private` one is
-        never listed: its members see its `code`, which others join it by."""
+        never listed: its members see its `code`, which others join it by. `spectators`
+        is who may watch its match: `players`, `signed_in` or `link` (None: the server's
+        default)."""
         body: dict[str, Any] = {"mode": mode, "name": name, "max_players": max_players}
         if settings is not None:
             body["settings"] = dict(settings)
         if private:
             body["private"] = True
+        if spectators is not None:
+            body["spectators"] = spectators
         return Lobby.from_json(await self.request("POST", "/v1/lobbies", body))
 
     async def join_lobby_by_code(self, code: str) -> Lobby:
@@ -271,6 +279,24 @@ class SkirmishClient:
     async def match_token(self, match_id: str) -> MatchAccess:
         """A fresh match token, e.g. to rejoin after the old one expired."""
         return MatchAccess.from_json(await self.request("POST", f"/v1/matches/{match_id}/token"))
+
+    async def spectate_access(self, match_id: str, code: str | None = None) -> SpectateAccess:
+        """Leave to watch a match (live, or its recording once over). ApiError 403 when its
+        policy does not let this player watch (a wrong `code` too), 404 for no such match,
+        409 for a finished one with no recording."""
+        body = {} if code is None else {"code": code}
+        data = await self.request("POST", f"/v1/matches/{match_id}/spectate", body)
+        return SpectateAccess.from_json(data)
+
+    def spectate(
+        self, match_id: str, code: str | None = None, speed: float | None = None, **options: Any
+    ) -> Spectator:
+        """A spectator of a match, not yet connected: `async with client.spectate(match_id)
+        as watch: ...` asks for a spectate access and opens its socket (a recording plays
+        at `speed`, 0.25 to 16). Options as `Spectator`'s."""
+        from skirmish.sdk.spectator import Spectator
+
+        return Spectator(self, match_id, code=code, speed=speed, **options)
 
     def ws_url(self, ws_path: str) -> str:
         """The socket URL of a path: ws(s)://host of the base URL."""

@@ -18,6 +18,7 @@ from websockets.typing import Subprotocol
 from skirmish.sdk.records import MatchAccess, MatchClosed, SkirmishError
 
 SUBPROTOCOL = "skirmish.v1"
+CHAT_MAX_CHARS = 200  # once trimmed
 
 
 async def open_socket(
@@ -67,6 +68,15 @@ async def _handshake(url: str, token: str, open_timeout: float) -> ClientConnect
         raise MatchClosed(None, f"handshake failed: {exc}") from exc
     except OSError as exc:  # refused, unreachable, timed out (TimeoutError): no answer
         raise MatchClosed(None, f"no answer: {exc!r}") from exc
+
+
+def chat_message(text: str, team: bool = False) -> dict[str, Any]:
+    """A `chat` message of `text`, trimmed (1..200 characters, else ValueError); `team`:
+    for the sender's team only (a match of a mode with teams)."""
+    line = text.strip()
+    if not 1 <= len(line) <= CHAT_MAX_CHARS:
+        raise ValueError(f"a chat line is 1 to {CHAT_MAX_CHARS} characters once trimmed")
+    return {"type": "chat", "text": line, "team": True} if team else {"type": "chat", "text": line}
 
 
 def input_message(seq: int, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,6 +151,11 @@ class MatchConnection:
         self._seq += 1
         await self.send(message)
         return self._seq
+
+    async def chat(self, text: str, team: bool = False) -> None:
+        """Say `text` to the match's players (`team`: to your team only); the line comes
+        back through `recv` as a `chat`, as everyone's do."""
+        await self.send(chat_message(text, team))
 
     async def ping(self) -> float:
         """Send a ping stamped with the client clock (ms); the `pong` comes through `recv`."""

@@ -33,12 +33,11 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from skirmish.sdk.client import SkirmishClient
-from skirmish.sdk.connection import open_socket
+from skirmish.sdk.connection import chat_message, open_socket
 from skirmish.sdk.reconnect import Backoff, Timing, after_close
 from skirmish.sdk.records import Lobby, MatchAccess, MatchClosed, SkirmishError
 
 Message = dict[str, Any]
-CHAT_MAX_CHARS = 200  # once trimmed
 # After a snapshot, these final closes mean the lobby is no longer this member's: the 1000
 # after their own leave, or a refusal on coming back (removed while away).
 GONE_CODES = frozenset({1000, 4003, 4004})
@@ -167,10 +166,7 @@ class LobbyRoom:
     async def say(self, text: str) -> bool:
         """Say `text` (trimmed; 1..200 characters, else ValueError) to every member, this
         one included. False when no socket is open."""
-        line = text.strip()
-        if not 1 <= len(line) <= CHAT_MAX_CHARS:
-            raise ValueError(f"a chat line is 1 to {CHAT_MAX_CHARS} characters once trimmed")
-        return await self._send({"type": "chat", "text": line})
+        return await self._send(chat_message(text))
 
     async def ping(self) -> bool:
         """Ask for a `pong` now (the keepalive does this every `ping_interval`)."""

@@ -32,7 +32,7 @@ from typing import Any, Literal, Self
 import httpx
 
 from skirmish.sdk.client import SkirmishClient
-from skirmish.sdk.connection import MatchConnection, input_message
+from skirmish.sdk.connection import MatchConnection, chat_message, input_message
 from skirmish.sdk.records import MatchAccess, MatchClosed, SkirmishError
 
 Message = dict[str, Any]
@@ -212,6 +212,20 @@ class Reconnector:
             with contextlib.suppress(MatchClosed):  # kept: resent after the next welcome
                 await conn.send(message)
             return self._seq
+
+    async def chat(self, text: str, team: bool = False) -> bool:
+        """Say `text` to the match's players (`team`: your team only; ValueError for a line
+        not 1..200 characters once trimmed). False while no socket is up: a line is not
+        kept for the next one."""
+        message = chat_message(text, team)
+        conn = self.connection
+        if conn is None:
+            return False
+        try:
+            await conn.send(message)
+        except MatchClosed:
+            return False
+        return True
 
     async def ping(self) -> None:
         """Ask for a `pong` (it comes through the iteration), if a socket is up."""

@@ -83,6 +83,34 @@ class MatchAccess:
         return cls(data["match_id"], data["ws_path"], data["token"], data.get("expires_at"))
 
 
+@dataclass(slots=True, frozen=True)
+class SpectateAccess:
+    """Leave to watch a match (`POST /v1/matches/{id}/spectate`): its socket's path and
+    spectate token; `live` false for a finished match, watched from its recording."""
+
+    match_id: str
+    ws_path: str
+    token: str
+    expires_at: str | None
+    live: bool
+    delay_ms: int  # live: how far behind the match the view runs
+    rate_hz: float  # snapshots per second of match time
+    code: str | None = None  # a `link` match's watch code, for its players to share
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SpectateAccess:
+        return cls(
+            data["match_id"],
+            data["ws_path"],
+            data["token"],
+            data.get("expires_at"),
+            bool(data["live"]),
+            int(data.get("delay_ms") or 0),
+            float(data.get("rate_hz") or 0),
+            data.get("code"),
+        )
+
+
 def _access(data: Mapping[str, Any] | None) -> MatchAccess | None:
     return MatchAccess.from_json(data) if data else None
 

@@ -50,6 +50,7 @@ def test_the_document_is_valid_json_schema_2020_12(api: Api) -> None:
     assert [r["$ref"] for r in defs["clientMessage"]["oneOf"]] == [
         "#/$defs/input",
         "#/$defs/ping",
+        "#/$defs/chat",
     ]
     assert [r["$ref"] for r in defs["serverMessage"]["oneOf"]] == [
         f"#/$defs/{kind}" for kind in SERVER_MESSAGES

@@ -8,11 +8,11 @@
 
 import { systemClock } from "./clock.js";
 import { LobbyError } from "./errors.js";
-import { matchProtocols } from "./match.js";
+import { CHAT_MAX_CHARS, chatLine, matchProtocols } from "./match.js";
 import { SocketSession } from "./session.js";
 
-/** A chat line is 1..200 characters once trimmed. */
-export const CHAT_MAX_CHARS = 200;
+/** A chat line is 1..200 characters once trimmed (the same rule as a match's chat). */
+export { CHAT_MAX_CHARS };
 /** The keepalive: a ping this often (the server closes a lobby socket silent for 60 s). */
 export const LOBBY_PING_MS = 25000;
 /** A socket that sent no frame for this long after the keepalive was due is dead. */
@@ -99,12 +99,7 @@ export class LobbyRoom extends SocketSession {
    * open. The server refuses control and invisible characters (an `error` event).
    */
   say(text) {
-    if (typeof text !== "string") throw new TypeError("a chat line is a string");
-    const line = text.trim();
-    const length = [...line].length; // characters, as the server counts them
-    if (length < 1 || length > CHAT_MAX_CHARS) {
-      throw new RangeError(`a chat line is 1 to ${CHAT_MAX_CHARS} characters once trimmed`);
-    }
+    const line = chatLine(text);
     if (!this._welcomed) return false;
     return this.socket.send({ type: "chat", text: line });
   }

@@ -2,10 +2,12 @@ import { PendingInputs } from "./pending.js";
 import { SocketSession } from "./session.js";
 import { ClosedEvent, DropEvent, ReconnectingEvent } from "./socket.js";
 import type {
+  AnnouncementMessage,
   Clock,
   ErrorMessage,
   InputMessage,
   MatchAccess,
+  MatchChatMessage,
   MatchInfo,
   PongMessage,
   ReconnectMessage,
@@ -21,6 +23,10 @@ import type {
 
 export const SUBPROTOCOL: "skirmish.v1";
 export function matchProtocols(token: string): [string, string];
+/** A chat line (a lobby's or a match's) is 1..200 characters once trimmed. */
+export const CHAT_MAX_CHARS: number;
+/** `text` trimmed; TypeError if no string, RangeError unless 1..200 characters once trimmed. */
+export function chatLine(text: string): string;
 
 export interface MatchClosedEvent extends ClosedEvent {
   /** the result: as it came, or (after a 1000 or 4010 without one) from GET /v1/matches/{id} */
@@ -37,6 +43,10 @@ export interface MatchEvents<View, Input> {
   error: ErrorMessage;
   /** how many watch the match now (at most once a second, when it changed) */
   spectators: SpectatorsMessage;
+  /** a player's line (yours included; `team`: for the sender's team only). Plain text. */
+  chat: MatchChatMessage;
+  /** a word from the operators */
+  announcement: AnnouncementMessage;
   pong: PongMessage & { rtt: number | null };
   /** the server's notice that the pod goes away (1012 follows) */
   reconnect: ReconnectMessage;
@@ -117,6 +127,13 @@ export class MatchSession<
   readonly canSend: boolean;
   /** Send the next input (the mode's fields); its seq, or null when not connected. */
   sendInput(fields: Input): number | null;
+  /**
+   * Say a line (trimmed, 1..200 characters, else RangeError) to the match's players, or
+   * with `{team: true}` to your team (RangeError if the welcome said the mode has none).
+   * True when sent; false when no welcomed socket is open: the line is dropped, never
+   * kept for a resend after a reconnect.
+   */
+  chat(text: string, options?: { team?: boolean }): boolean;
   /** Send a ping (clock ms); null when not connected. */
   ping(): number | null;
   send(message: unknown): boolean;

@@ -1,6 +1,6 @@
 // A match: its socket (kept connected by the reconnect policy) and what the protocol says
-// about it: the welcome, inputs with their seqs, pending inputs and their resend, pings.
-// docs/protocol.md, section 2.
+// about it: the welcome, inputs with their seqs, pending inputs and their resend, pings,
+// the players' chat and the operators' announcements. docs/protocol.md, section 2.
 
 import { systemClock } from "./clock.js";
 import { MatchClosedError } from "./errors.js";
@@ -8,6 +8,25 @@ import { PendingInputs } from "./pending.js";
 import { SocketSession } from "./session.js";
 
 export const SUBPROTOCOL = "skirmish.v1";
+
+/** A chat line (a lobby's or a match's) is 1..200 characters once trimmed. */
+export const CHAT_MAX_CHARS = 200;
+
+/**
+ * `text` trimmed, as a chat line: a TypeError if it is not a string, a RangeError unless
+ * it has 1..200 characters once trimmed (counted as the server counts them: code points).
+ */
+export function chatLine(text) {
+  if (typeof text !== "string") throw new TypeError(`a chat line is a string, not ${typeof text}`);
+  const line = text.trim();
+  const length = [...line].length;
+  if (length < 1 || length > CHAT_MAX_CHARS) {
+    throw new RangeError(
+      `a chat line is 1 to ${CHAT_MAX_CHARS} characters once trimmed (this one has ${length})`,
+    );
+  }
+  return line;
+}
 
 /** The subprotocols a match socket offers: the protocol's and the token's. */
 export function matchProtocols(token) {
@@ -108,6 +127,29 @@ export class MatchSession extends SocketSession {
     return seq;
   }
 
+  /**
+   * Say `text` to the match's players, or with `{team: true}` to your own team only (a
+   * mode with teams). Each player it is for gets it back as a `chat` event, you included;
+   * spectators never do. The line is trimmed: 1..200 characters, else a RangeError (a
+   * TypeError if it is no string); `team` in a match the welcome said has no teams is a
+   * RangeError too. Returns true when sent, false when no welcomed socket is open: then
+   * nothing is sent or kept. Unlike inputs, a line is never queued for a resend after a
+   * reconnect: say it again once a `welcome` comes. The server refuses control and
+   * invisible characters, and more than 1 line a second past a burst of 5 (an `error`
+   * event: `invalid_message`, `rate_limited`).
+   */
+  chat(text, { team = false } = {}) {
+    const line = chatLine(text);
+    if (typeof team !== "boolean") throw new TypeError("chat's `team` is true or false");
+    if (team && this.welcome && !(this.welcome.teams >= 2)) {
+      throw new RangeError("a team line needs a mode with teams: this match has none");
+    }
+    if (!this.canSend) return false;
+    const message = { type: "chat", text: line };
+    if (team) message.team = true;
+    return this.socket.send(message);
+  }
+
   /** Send a ping stamped with the session clock (ms); the `pong` event gives the RTT. */
   ping() {
     const t = this.clock.now();
@@ -179,6 +221,12 @@ export class MatchSession extends SocketSession {
       case "spectators":
         if (typeof msg.count === "number") this.spectators = msg.count;
         this.emit("spectators", msg);
+        break;
+      case "chat":
+        this.emit("chat", msg);
+        break;
+      case "announcement":
+        this.emit("announcement", msg);
         break;
       case "error":
         if (msg.code === "input_dropped" && typeof msg.seq === "number") {

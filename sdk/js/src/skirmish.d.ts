@@ -8,7 +8,7 @@ export type {
   LobbyRoomClientOptions,
   SpectateOptions,
 } from "./client.js";
-export { MatchSession, SUBPROTOCOL, matchProtocols } from "./match.js";
+export { MatchSession, SUBPROTOCOL, matchProtocols, chatLine } from "./match.js";
 export {
   LobbyRoom,
   lobbyPath,

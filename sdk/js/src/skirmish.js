@@ -5,7 +5,7 @@
 //   import { SkirmishClient } from "/sdk/skirmish.js";     // a page, served by the server
 
 export { SkirmishClient, LobbyError, TICKET_POLL_MS, LOBBY_POLL_MS } from "./client.js";
-export { MatchSession, SUBPROTOCOL, matchProtocols } from "./match.js";
+export { MatchSession, SUBPROTOCOL, matchProtocols, chatLine } from "./match.js";
 export {
   LobbyRoom,
   lobbyPath,

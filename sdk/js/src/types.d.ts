@@ -357,7 +357,9 @@ export type ServerMessage =
   | ResultMessage
   | ErrorMessage
   | ReconnectMessage
-  | SpectatorsMessage;
+  | SpectatorsMessage
+  | MatchChatMessage
+  | AnnouncementMessage;
 
 /** An input as sent: the envelope and the mode's fields. */
 export type InputMessage<Fields = Record<string, unknown>> = { type: "input"; seq: number } & Fields;
@@ -399,6 +401,25 @@ export interface ChatMessage {
   text: string;
   /** ISO 8601, UTC */
   at: string;
+}
+
+/**
+ * A player's line in a match (yours included): `slot` says whose, `team` whether it was
+ * for the sender's team only. Never to spectators. Plain text: show it with textContent.
+ */
+export interface MatchChatMessage extends ChatMessage {
+  /** the sender's slot */
+  slot: number;
+  /** true: a line for the sender's team only */
+  team: boolean;
+}
+
+/** What `MatchSession.chat` sends: `team` only when true. */
+export interface MatchChatRequest {
+  type: "chat";
+  /** trimmed, 1..200 characters */
+  text: string;
+  team?: true;
 }
 
 /** A word from the operators (on lobby and match sockets). */

@@ -12,6 +12,7 @@ import {
   type ArenaInput,
   type ArenaView,
   type MatchAccess,
+  type MatchChatMessage,
   MatchSession,
   type Settings,
   type SpectateAccess,
@@ -88,6 +89,17 @@ export async function play(baseUrl: string): Promise<string | null> {
   session.on("error", (e) => {
     if (e.code === "input_dropped" && e.seq !== undefined) void e.seq;
   });
+  // chat in the match: to all, or to your team (a mode with teams); plain text to show as text
+  session.on("chat", (line: MatchChatMessage) => {
+    const shown: string = `${line.team ? "[team] " : ""}${line.name} (slot ${line.slot}): ${line.text}`;
+    void shown;
+  });
+  session.on("announcement", ({ text, at }) => void `${at} ${text}`);
+  const said: boolean = session.chat("gl hf");
+  session.chat("flag at their base", { team: true });
+  // @ts-expect-error a line is a string
+  session.chat(42);
+  void said;
 
   const players = buffer.view(session.clock.now(), (a, b, t) =>
     interpolateRows<ArenaRow>(a.players, b.players, t, {
