@@ -175,6 +175,8 @@ class MatchHost:
         what ends its watching. TryLater while no pod plays the match."""
         hosted = self.owned.get(match_id)
         if hosted is not None:
+            if hosted.status == "finished":  # its result is being written: then a recording
+                raise TryLater("the match has just ended; try again for its recording")
             self.spectators.watch(hosted, outlet)
             return lambda: self.spectators.unwatch(match_id, outlet)
         owner = await self.directory.holder(match_id)
@@ -217,8 +219,10 @@ class MatchHost:
                 self.owner.receive(link, entry)
 
     def _pod_watches(self, link: PodLink, match_id: str, count: int) -> None:
-        hosted = self.owned.get(match_id)
-        if hosted is not None:
+        audience = self.spectators.audiences.get(match_id)
+        hosted = audience.hosted if audience is not None else self.owned.get(match_id)
+        if hosted is not None and (audience is not None or hosted.status != "finished"):
+            # (an audience outlives its match by the delay: its end is still to be shown)
             self.spectators.pod_watches(link, hosted, count)
         elif count > 0:  # not ours (any more): its spectators there find the owner again
             link.add(["vf", match_id, messages.encode(MATCH_MOVED)])

@@ -23,6 +23,9 @@ TICK_DURATION = Histogram(
 WS_ERRORS = Counter("skirmish_ws_errors_total", "Client messages refused", ["code"])
 WS_CLOSES = Counter("skirmish_ws_closes_total", "Sockets closed by the server", ["code"])
 LOBBY_SOCKETS = Gauge("skirmish_lobby_sockets", "Lobby sockets open on this pod")
+SPECTATORS = Gauge(
+    "skirmish_spectators", "Spectator sockets on this pod: live views and recordings", ["kind"]
+)
 ROOM_MESSAGES = Counter(
     "skirmish_room_messages_total",
     "Room messages this pod received (lobby changes, chat lines, announcements)",

@@ -16,9 +16,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from game.modes import AnyMode
-from realtime import messages
+from realtime import messages, metrics
 from realtime.close_codes import CloseCode
 from realtime.guarded_consumer import GuardedConsumer, monotonic
 from realtime.limits import SocketGuard
@@ -93,6 +94,7 @@ class SpectatorConsumer(GuardedConsumer):
         stop = await self.host.watch(match_id, self.connection)
         self.connection.send_frame(messages.encode(welcome))  # before the first snapshot
         self.stop_watching = stop
+        metrics.SPECTATORS.labels("live").inc()
 
     async def _play_recording(self, record: MatchRecord, mode: AnyMode) -> None:
         recording = await self.host.store.get_replay(record.id)
@@ -110,10 +112,17 @@ class SpectatorConsumer(GuardedConsumer):
         assert self.connection is not None
         self.connection.send_frame(messages.encode(welcome))
         self.playing = asyncio.get_running_loop().create_task(self._play(playback))
+        metrics.SPECTATORS.labels("recording").inc()
+        # (not a `finally` in the task: a task cancelled before it ran never runs one)
+        self.playing.add_done_callback(self._left_theatre)
+
+    def _left_theatre(self, _: object) -> None:
+        self.theatre.leave()
+        metrics.SPECTATORS.labels("recording").dec()
 
     def _speed(self) -> float:
         raw = self.scope.get("query_string", b"").decode("latin-1")
-        query = dict(p.partition("=")[::2] for p in raw.split("&") if p)
+        query = dict(parse_qsl(raw))
         try:
             speed = float(query.get("speed", "1"))
         except ValueError:
@@ -131,9 +140,6 @@ class SpectatorConsumer(GuardedConsumer):
         except Exception:
             log.exception("playing the recording of match %s failed", playback.record.id)
             self._close(CloseCode.INTERNAL, "internal error")
-        finally:
-            self.theatre.leave()
-            self.playing = None
 
     # -- client frames (frame_received, then this) ---------------------------------------
 
@@ -159,9 +165,10 @@ class SpectatorConsumer(GuardedConsumer):
         stop, self.stop_watching = self.stop_watching, None
         if stop is not None:
             stop()
+            metrics.SPECTATORS.labels("live").dec()
         playing, self.playing = self.playing, None
         if playing is not None and playing is not asyncio.current_task():
-            playing.cancel()  # its `finally` frees its seat in the theatre
+            playing.cancel()  # when it is done, its seat in the theatre is free
 
 
 def spectating(record: MatchRecord, mode: AnyMode, *, live: bool, delay: float) -> dict[str, Any]:

@@ -186,3 +186,28 @@ async def test_refusals(harness_factory: HarnessFactory) -> None:
     assert await close_code(second) == 4029
     for socket in (first, *players):
         await socket.disconnect()
+
+
+async def test_a_pod_plays_only_so_many_recordings_at_once(
+    harness_factory: HarnessFactory,
+) -> None:
+    harness = await harness_factory(spectator_delay_seconds=DELAY, max_replay_viewers=1)
+    match, players = await running_match(harness, QUICK)
+    stop = asyncio.Event()
+    walkers = [asyncio.create_task(play_on(p, stop, slot)) for slot, p in enumerate(players)]
+    await receive_until(players[0], lambda m: m["type"] == "result", limit=2000)
+    stop.set()
+    await asyncio.gather(*walkers)
+    first, _ = await watch(harness, match, "speed=0.25")  # slow: it keeps its seat
+    refused = spectator(harness, match.id, spectate_token(harness, match, "p_other"))
+    await refused.connect()
+    assert (await receive(refused))["code"] == "try_later"
+    assert await close_code(refused) == 1013
+    await first.disconnect()  # its seat is free again
+    for _ in range(50):
+        if harness.services.theatre.playing == 0:
+            break
+        await asyncio.sleep(0.01)
+    again, welcome = await watch(harness, match, "speed=16")
+    assert welcome["live"] is False
+    await again.disconnect()
