@@ -86,7 +86,41 @@ def input_message(seq: int, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {**fields, "type": "input", "seq": seq}
 
 
-class MatchConnection:
+class ClosedOnExit:
+    """`async with` it: entering gives it back, leaving closes it (`close()`)."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class SingleReader(ClosedOnExit):
+    """Messages read across sockets, through one iterator that `_run` makes on first use
+    (one reader): each socket's first message (a welcome, a snapshot...) included."""
+
+    _messages: AsyncIterator[dict[str, Any]] | None = None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        """The server's messages; the same iterator on every call."""
+        if self._messages is None:
+            self._messages = self._run()
+        return self._messages
+
+    def _run(self) -> AsyncIterator[dict[str, Any]]:
+        raise NotImplementedError
+
+
+class MatchConnection(ClosedOnExit):
     """An open match socket: send inputs and pings, receive decoded server messages."""
 
     def __init__(self, ws: ClientConnection, access: MatchAccess, welcome: dict[str, Any]) -> None:
@@ -207,17 +241,6 @@ class MatchConnection:
         await self._ws.wait_closed()
         self._record_close()
         return self.close_code
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _record_close(self) -> None:
         if self.close_code is None:

@@ -26,13 +26,12 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 
 from skirmish.sdk.client import SkirmishClient
-from skirmish.sdk.connection import MatchConnection, chat_message, input_message
+from skirmish.sdk.connection import MatchConnection, SingleReader, chat_message, input_message
 from skirmish.sdk.records import MatchAccess, MatchClosed, SkirmishError
 
 Message = dict[str, Any]
@@ -147,9 +146,10 @@ class ReconnectFailed(SkirmishError):
         self.last = last
 
 
-class Reconnector:
+class Reconnector(SingleReader):
     """One player's match, from the first `welcome` to the `result`, over as many sockets
-    as it takes. Iterate it for the server's messages; send inputs through it."""
+    as it takes. Iterate it for the server's messages (each socket's `welcome` first; one
+    match, one reader); send inputs through it."""
 
     def __init__(
         self,
@@ -177,25 +177,6 @@ class Reconnector:
         self._seq = 0  # the last seq given to an input
         self._sending = asyncio.Lock()
         self._closing = False
-        self._messages: AsyncIterator[Message] | None = None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __aiter__(self) -> AsyncIterator[Message]:
-        """The server's messages, each socket's `welcome` first; the same iterator on
-        every call (one match, one reader)."""
-        if self._messages is None:
-            self._messages = self._run()
-        return self._messages
 
     # -- what the player does ----------------------------------------------------------
 

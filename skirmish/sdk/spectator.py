@@ -32,24 +32,20 @@ from `GET /v1/matches/{id}` instead (without `replayed`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
-import orjson
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from skirmish.sdk.client import SkirmishClient
-from skirmish.sdk.connection import open_socket
-from skirmish.sdk.reconnect import MATCH_OVER_CODES, Backoff, Timing, after_close
-from skirmish.sdk.records import ApiError, MatchClosed, SkirmishError, SpectateAccess
+from skirmish.sdk.reconnect import MATCH_OVER_CODES, Timing, after_close
+from skirmish.sdk.records import ApiError, MatchClosed, SpectateAccess
+from skirmish.sdk.session import SessionClosed, SocketSession
 
 Message = dict[str, Any]
 MIN_SPEED, MAX_SPEED = 0.25, 16.0  # a recording's playback speeds
@@ -89,23 +85,21 @@ def check_speed(speed: float | None) -> float | None:
     return speed
 
 
-class SpectatorClosed(SkirmishError):
+class SpectatorClosed(SessionClosed):
     """The watch ended without its `result`: `outcome` says why (`socket_closed`: the
     socket ended for good, `code` and `error` say how); `result` is None."""
 
-    def __init__(
-        self, outcome: str, code: int | None = None, reason: str = "", *, error: Any = None
-    ) -> None:
-        super().__init__(f"spectator ended: {outcome} ({code} {reason})".rstrip())
-        self.outcome = outcome
-        self.code = code
-        self.reason = reason
-        self.error: Mapping[str, Any] | None = error
+    _who = "spectator"
 
 
-class Spectator:
+class Spectator(SocketSession[SpectatorTiming]):
     """One spectator of one match, over as many sockets as it takes. Iterate it for the
-    server's messages (pongs aside, and snapshots not past the last tick yielded)."""
+    server's messages (pongs aside, and snapshots not past the last tick yielded): each
+    socket's `spectating` first; one iterator per watch. `outcome`: result, cancelled,
+    refused or socket_closed."""
+
+    _first_type = "spectating"
+    _waited_for = "spectating"
 
     def __init__(
         self,
@@ -120,31 +114,16 @@ class Spectator:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.client = client
+        self.speed = check_speed(speed)
+        super().__init__(client, timing or SpectatorTiming(), rng, clock, sleep)
         self.match_id = match_id
         self.code = code
-        self.speed = check_speed(speed)
         self.access = access  # None until asked for (on entering)
-        self.timing = timing or SpectatorTiming()
-        self.clock = clock
-        self.sleep = sleep
-        self.backoff = Backoff(self.timing.policy, rng or random.Random())
         self.spectating: Message | None = None  # the latest socket's welcome
         self.tick: int | None = None  # the tick of the last snapshot yielded
         self.spectators: int | None = None  # how many watch the match, as last told
         self.result: Message | None = None
-        self.outcome: str | None = None  # result, cancelled, refused, socket_closed
-        self.close_code: int | None = None
-        self.rtt_ms: float | None = None
-        self.sockets = 0  # sockets that got as far as their `spectating`
-        self.stale = 0  # snapshots not past the last tick yielded, skipped
-        self._ws: ClientConnection | None = None
-        self._first: Message | None = None  # the `spectating` a new socket started with
         self._fresh = True  # the socket has brought no snapshot yet
-        self._last: MatchClosed | None = None  # how the last socket ended
-        self._pinger: asyncio.Task[None] | None = None
-        self._closing = False
-        self._messages: AsyncIterator[Message] | None = None
 
     @property
     def live(self) -> bool | None:
@@ -155,104 +134,35 @@ class Spectator:
 
     # -- the watch's life ----------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def connect(self) -> Message:
         """Ask for a spectate access (unless given one) and open the first socket (retrying
         by the policy); returns its `spectating`. ApiError if the server will not let this
         player watch; `SpectatorClosed` if the socket is refused (or the match is over:
         outcome `result`, and `result` holds it)."""
-        if self._ws is None and (self.outcome is not None or not await self._reconnect(None)):
-            raise SpectatorClosed(self.outcome or "cancelled", self.close_code)
+        await self._connect()
         assert self.spectating is not None
         return self.spectating
 
-    def __aiter__(self) -> AsyncIterator[Message]:
-        """The server's messages, each socket's `spectating` first; one iterator per watch."""
-        if self._messages is None:
-            self._messages = self._run()
-        return self._messages
-
     async def wait_result(self) -> Message:
         """Read the watch to its end: the match's `result`, or `SpectatorClosed`."""
-        async for _ in self:
-            pass
-        if self.result is None:
-            raise SpectatorClosed(self.outcome or "socket_closed", self.close_code)
-        return self.result
+        return await self._read_out(lambda: self.result)
 
-    async def ping(self) -> bool:
-        """Ask for a `pong` now; False when no socket is open."""
-        ws = self._ws
-        return ws is not None and await _send_ping(ws)
+    # -- what the watch says of its sockets --------------------------------------------
 
-    async def close(self) -> None:
-        """Close the socket (1000) and reconnect no more."""
-        self._closing = True
-        if self.outcome is None:
-            self.outcome = "cancelled"
-        ws, self._ws = self._ws, None
-        self._stop_pings()
-        if ws is not None:
-            await ws.close()
+    def _closed(
+        self, outcome: str, code: int | None, reason: str = "", error: Any = None
+    ) -> SpectatorClosed:
+        return SpectatorClosed(outcome, code, reason, error=error)
 
-    # -- the sockets, one after another ------------------------------------------------
-
-    async def _run(self) -> AsyncIterator[Message]:
-        while self.outcome is None:
-            if self._ws is None and not await self._reconnect(self._last):
-                return
-            ws = self._ws
-            assert ws is not None
-            if self._first is not None:
-                first, self._first = self._first, None
-                yield first
-            try:
-                while True:
-                    message = await self._next(ws)
-                    if self._note(message):
-                        yield message
-                    if self.result is not None:
-                        await self._finish(ws)
-                        return
-            except MatchClosed as exc:
-                self._drop(ws)
-                self._last = exc
-
-    async def _reconnect(self, closed: MatchClosed | None) -> bool:
-        """Attempts until a socket brings its `spectating`: True; False when the watch was
-        closed; SpectatorClosed when it ends otherwise."""
-        since = self.clock()
-        while not self._closing:
-            if closed is not None:
-                if await self._ended(closed):
-                    return False
-                delay = self.backoff.delay(closed.code)
-                if self.clock() + delay - since > self.timing.policy.give_up:
-                    self.outcome = "socket_closed"
-                    raise SpectatorClosed("socket_closed", closed.code, "gave up") from closed
-                await self.sleep(delay)
-                if self._closing:
-                    break
-            try:
-                if self.access is None or (closed is not None and closed.code == 4001):
-                    self.access = await self._fresh_access()
-                await self._open(since)
-                return True
-            except MatchClosed as exc:
-                closed = exc
-        self.outcome = self.outcome or "cancelled"
-        return False
+    async def _target(self, closed: MatchClosed | None) -> tuple[str, str]:
+        """The spectate socket of the access (a fresh one first when there is none yet, or
+        after 4001), at the watch's speed."""
+        if self.access is None or (closed is not None and closed.code == 4001):
+            self.access = await self._fresh_access()
+        url = self.client.ws_url(self.access.ws_path)
+        if self.speed is not None:
+            url += f"?speed={self.speed:g}"
+        return url, self.access.token
 
     async def _ended(self, closed: MatchClosed) -> bool:
         """After a socket's end: False to try again; True when the match is over and its
@@ -264,10 +174,7 @@ class Spectator:
         if closed.code in MATCH_OVER_CODES and await self._stored_result():
             self.outcome = "result"
             return True
-        self.outcome = "socket_closed"
-        raise SpectatorClosed(
-            "socket_closed", closed.code, closed.reason, error=closed.error
-        ) from closed
+        raise self._socket_closed(closed) from closed
 
     async def _stored_result(self) -> bool:
         """The match's result from `GET /v1/matches/{id}`, if it has one."""
@@ -291,79 +198,23 @@ class Spectator:
         except httpx.TransportError as exc:
             raise MatchClosed(4001, f"spectate access failed: {exc!r}") from exc
 
-    async def _open(self, since: float) -> None:
-        access = self.access
-        assert access is not None
-        left = self.timing.policy.give_up - (self.clock() - since)
-        timeout = max(0.1, min(self.timing.policy.open_timeout, left))
-        url = self.client.ws_url(access.ws_path)
-        if self.speed is not None:
-            url += f"?speed={self.speed:g}"
-        ws, first = await open_socket(url, access.token, timeout, "spectating", 1006)
-        if first.get("type") != "spectating":
-            await ws.close()
-            raise MatchClosed(ws.close_code, ws.close_reason or "", error=first or None)
-        self._ws, self.sockets, self._fresh = ws, self.sockets + 1, True
-        self.backoff.reset()
-        self._note(first)
-        self._first = first
-        self._pinger = asyncio.create_task(self._keepalive(ws))
-
-    def _drop(self, ws: ClientConnection) -> None:
-        if self._ws is ws:
-            self._ws = None
-        self._stop_pings()
-
-    async def _finish(self, ws: ClientConnection) -> None:
-        """The `result` came: the server's 1000 follows; wait a moment for it (a lost one
-        is not waited for longer)."""
-        self._stop_pings()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.timing.close_wait):
-                await ws.wait_closed()
-        if ws.close_code is None:
-            ws.transport.abort()
-        self._drop(ws)
-        self.close_code = ws.close_code
-        self.outcome = "result"
-
-    # -- one socket ----------------------------------------------------------------------
-
     async def _next(self, ws: ClientConnection) -> Message:
         """The next frame. Quiet past the first limit: a ping; past the second: the socket
         is dropped and MatchClosed(1006) raised, as if the network had cut it."""
         ping_after, silence = quiet_limits(self.timing, self.spectating or {}, self._fresh)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(ping_after):
-                return await _recv(ws)
-        await _send_ping(ws)  # a close is reported by the recv below
-        try:
-            async with asyncio.timeout(silence - ping_after):
-                return await _recv(ws)
-        except TimeoutError:
-            ws.transport.abort()
-            raise MatchClosed(1006, f"no frame for {silence:g} s") from None
+        return await self._read(ws, silence, ping_after)
 
-    async def _keepalive(self, ws: ClientConnection) -> None:
-        """A ping every `keepalive` seconds, whatever comes in: the server counts what it
-        gets, and a spectator sends nothing else."""
-        while await _send_ping(ws, delay=self.timing.keepalive):
-            pass
+    def _ping_every(self) -> float:
+        """A spectator sends nothing but pings: every `keepalive` seconds."""
+        return self.timing.keepalive
 
-    def _stop_pings(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            self._pinger = None
+    def _started(self) -> None:
+        self._fresh = True
 
-    def _note(self, message: Message) -> bool:
-        """What a message means for the watch; False for one the caller need not see (a
-        pong, a snapshot not past the last tick yielded)."""
+    def _keep(self, message: Message) -> bool:
+        """What a message means for the watch; False for a snapshot not past the last tick
+        yielded."""
         kind = message.get("type")
-        if kind == "pong":
-            t = message.get("t")
-            if isinstance(t, int | float):
-                self.rtt_ms = time.time() * 1000.0 - t
-            return False
         if kind == "snapshot":
             self._fresh = False
             tick = int(message.get("tick", 0))
@@ -380,28 +231,12 @@ class Spectator:
             self.result = message
         return True
 
+    def _over(self) -> bool:
+        return self.result is not None
+
+    def _outcome(self) -> str:
+        return "result"
+
 
 def _count(value: Any, default: int | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-async def _recv(ws: ClientConnection) -> Message:
-    """The next message; MatchClosed when the socket closes (1006: without a close frame)."""
-    try:
-        message: Message = orjson.loads(await ws.recv())
-    except ConnectionClosed as exc:
-        code = exc.rcvd.code if exc.rcvd is not None else 1006
-        reason = exc.rcvd.reason if exc.rcvd is not None else ""
-        raise MatchClosed(code, reason) from exc
-    return message
-
-
-async def _send_ping(ws: ClientConnection, delay: float = 0.0) -> bool:
-    """A ping stamped with the client's clock (ms), after `delay` s; False once closed."""
-    if delay > 0:
-        await asyncio.sleep(delay)
-    try:
-        await ws.send(orjson.dumps({"type": "ping", "t": time.time() * 1000.0}).decode())
-    except ConnectionClosed:
-        return False
-    return True

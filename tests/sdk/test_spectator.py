@@ -169,12 +169,15 @@ def assert_watched_live(
         "bob",
     ]
     assert spectator.sockets == 1
+    counted = [when for when, m, _ in watched if m["type"] == "spectators"]
+    assert counted and counted[0] - at <= 1.5  # how many watch: within a second
     snapshots = [(when, m, tick) for when, m, tick in watched if m["type"] == "snapshot"]
     assert snapshots[0][0] - at <= access.delay_ms / 1000 + 0.5  # the first within the delay
     assert all(m["ack"] == 0 and len(m["players"]) == 2 for _, m, _ in snapshots)
     ticks = [m["tick"] for _, m, _ in snapshots]
     step = welcome["tick_rate"] / welcome["rate_hz"]
     assert all(b - a == step for a, b in itertools.pairwise(ticks[:-1])), ticks
+    assert ticks[-1] == stored["tick"]  # and the match's last tick
     # Behind the match by its delay, while the match ran.
     delay_ticks = access.delay_ms / 1000 * welcome["tick_rate"]
     lags = [played - m["tick"] for when, m, played in snapshots if when < seats[0].ended_at]
@@ -195,7 +198,9 @@ def assert_watched_recorded(replayed: list[Message], stored: Message, took: floa
     assert welcome["type"] == "spectating" and welcome["live"] is False
     assert (welcome["status"], welcome["delay_ms"], welcome["speed"]) == ("finished", 0, 16)
     ticks = [m["tick"] for m in replayed if m["type"] == "snapshot"]
-    assert ticks and ticks == sorted(ticks) and ticks[-1] <= stored["tick"]
+    step = welcome["tick_rate"] / welcome["rate_hz"]
+    assert all(b - a == step for a, b in itertools.pairwise(ticks[:-1])), ticks
+    assert ticks[-1] == stored["tick"]  # from its first tick to its last
     assert result["type"] == "result" and result["replayed"] is True
     assert (result["winner"], result["reason"], result["tick"]) == (
         stored["winner"],
