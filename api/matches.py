@@ -5,7 +5,14 @@ from __future__ import annotations
 import hmac
 
 from api.routing import Context, endpoint
-from api.schemas import MatchAccess, MatchOut, ReplayOut, SpectateAccess, SpectateIn
+from api.schemas import (
+    MatchAccess,
+    MatchOut,
+    ReplayOut,
+    ReplayQuery,
+    SpectateAccess,
+    SpectateIn,
+)
 from api.views import match_access, match_out, when
 from skirmish.base.errors import Conflict, Forbidden, NotFound
 from skirmish.base.settings import spectator_every
@@ -87,10 +94,20 @@ def may_watch(match: MatchRecord, code: str | None) -> bool:
     return False
 
 
-@endpoint("GET", "/v1/matches/{match_id}/replay", response=ReplayOut, errors=(404, 409))
+@endpoint(
+    "GET",
+    "/v1/matches/{match_id}/replay",
+    response=ReplayOut,
+    query=ReplayQuery,
+    errors=(403, 404, 409),
+)
 async def get_replay(ctx: Context) -> ReplayOut:
-    """Seed and applied inputs of a finished match (when the server records replays)."""
+    """Seed and applied inputs of a finished match (when the server records replays), for
+    whoever may watch it: its `spectators` policy, as for spectating (403 otherwise)."""
     match = await existing(ctx)
+    query: ReplayQuery = ctx.query
+    if match.slot_of(ctx.me.player_id) is None and not may_watch(match, query.code):
+        raise Forbidden(WHO_MAY_WATCH[match.spectators])
     if match.status != "finished":
         raise Conflict("replays are available once the match is over")  # the seed is secret
     replay = await ctx.services.store.get_replay(match.id)

@@ -227,6 +227,16 @@ class SpectateIn(Body):
     )
 
 
+class ReplayQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(
+        None,
+        pattern=WATCH_CODE_PATTERN,
+        description="the watch code of a `link` match (its players have it)",
+    )
+
+
 class SpectateAccess(Body):
     match_id: str
     ws_path: str = Field(description="the spectator socket: /ws/matches/{id}/spectate")

@@ -23,8 +23,8 @@ from realtime.relay import PodLink
 
 class Audience:
     __slots__ = (
-        "captured_tick", "ending", "every", "frames", "hosted", "local", "pods", "told",
-        "told_at",
+        "captured_tick", "ending", "every", "frames", "hosted", "local", "newcomers", "pods",
+        "told", "told_at",
     )  # fmt: skip
 
     def __init__(self, hosted: HostedMatch, every: int) -> None:
@@ -39,6 +39,7 @@ class Audience:
         self.ending: tuple[float, bytes | None] | None = None
         self.told = 0  # the count last announced
         self.told_at = -1.0
+        self.newcomers = False  # someone came since: they learn the count at the next notice
 
     @property
     def match_id(self) -> str:
@@ -62,6 +63,8 @@ class Audience:
             hosted.status != "finished" or hosted.tick == self.captured_tick
         ):
             return
+        if hosted.status == "finished" and hosted.outcome is None:
+            return  # its mode failed (no contest): its last state shows nothing to trust
         online = hosted.connected_slots
         view = orjson.dumps(hosted.mode.view(hosted.state, None))
         self.frames.append((now, hosted.tick, messages.snapshot_body(hosted.tick, online, view)))
@@ -81,7 +84,8 @@ class Audience:
             ending is not None
             and ending[0] + delay <= now
             and not self.frames
-            and self.captured_tick >= self.hosted.tick
+            # its last tick shown (unless its mode failed: then nothing more is)
+            and (self.captured_tick >= self.hosted.tick or self.hosted.outcome is None)
         )
 
     # -- sending -------------------------------------------------------------------------

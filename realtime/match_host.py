@@ -27,7 +27,7 @@ from realtime.close_codes import CloseCode
 from realtime.fanout import Outlet
 from realtime.hosted_match import HostedMatch, Seat, StepOverrun
 from realtime.lease_keeper import LeaseKeeper
-from realtime.match_claims import Match, MatchClaims, TryLater
+from realtime.match_claims import Draining, Match, MatchClaims, TryLater
 from realtime.match_ends import MatchEnds
 from realtime.owned_matches import OwnedMatch, OwnedMatches
 from realtime.ownership import MatchDirectory, MemoryMatchDirectory
@@ -132,6 +132,7 @@ class MatchHost:
                 continue  # its conclusion (above) released it, or will
             told += await self._hand_over_drained(owned)
         told += self.edge.restart_all() + self.watching.restart_all()
+        told += self.spectators.restart_all()  # those still shown a finished match's end
         self.relay.flush()
         return told
 
@@ -173,6 +174,8 @@ class MatchHost:
     async def watch(self, match_id: str, outlet: Outlet) -> Callable[[], None]:
         """A spectator socket of a match this pod owns, or follows from its owner; returns
         what ends its watching. TryLater while no pod plays the match."""
+        if self.draining:
+            raise Draining("this server is restarting; reconnect")
         hosted = self.owned.get(match_id)
         if hosted is not None:
             if hosted.status == "finished":  # its result is being written: then a recording
@@ -212,7 +215,7 @@ class MatchHost:
             if kind in ("s", "f", "c"):
                 self.edge.deliver(entry)
             elif kind in ("v", "vf", "vc"):
-                self.watching.deliver(entry)
+                self.watching.deliver(entry, link)
             elif kind == "w":
                 self._pod_watches(link, entry[1], entry[2])
             else:

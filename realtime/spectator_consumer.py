@@ -49,6 +49,7 @@ class SpectatorConsumer(GuardedConsumer):
         super().__init__(guard)
         self.host = host
         self.theatre = theatre
+        self.flood_limit = self.limits.flood_limit  # pings dropped past it: 1008
         self.stop_watching: Callable[[], None] | None = None
         self.playing: asyncio.Task[None] | None = None
 
@@ -87,6 +88,9 @@ class SpectatorConsumer(GuardedConsumer):
         if record.status == "finished":
             await self._play_recording(record, mode)
             return
+        if mode.hides_information and record.slot_of(self.player_id) is not None:
+            # Its own player would see through the fog; the recording is theirs once over.
+            raise Forbidden("you play this match: watch it once it is over")
         assert self.connection is not None
         spectators = self.host.spectators
         welcome = spectating(record, mode, live=True, delay=spectators.delay)
@@ -142,6 +146,10 @@ class SpectatorConsumer(GuardedConsumer):
             self._close(CloseCode.INTERNAL, "internal error")
 
     # -- client frames (frame_received, then this) ---------------------------------------
+
+    def _rate_notice(self) -> str:
+        per_second = self.limits.pings_per_second
+        return f"slow down: at most {per_second:g} pings a second; extra ones are dropped"
 
     def _handle(self, msg: dict[str, Any], now: float) -> None:
         kind = msg.get("type")

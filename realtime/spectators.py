@@ -10,6 +10,7 @@ entries (watch_edge.py).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,8 @@ from realtime.fanout import Outlet
 from realtime.hosted_match import HostedMatch
 from realtime.relay import PodLink
 from skirmish.base.settings import spectator_every
+
+log = logging.getLogger(__name__)
 
 NOTICE_SECONDS = 1.0  # a `spectators` count is told at most this often
 SILENT_POD_SECONDS = 5.0  # pods relaying to us send a keepalive every second
@@ -40,7 +43,7 @@ class Spectators:
         """A spectator socket of this pod, of a match this pod owns."""
         audience = self._audience(hosted)
         audience.local.add(outlet)
-        audience.told = -1  # the newcomer learns the count at the next notice
+        audience.newcomers = True
 
     def unwatch(self, match_id: str, outlet: Outlet) -> None:
         audience = self.audiences.get(match_id)
@@ -53,7 +56,7 @@ class Spectators:
         if count > 0:
             audience = self._audience(hosted)
             if count > audience.pods.get(link, 0):
-                audience.told = -1  # newcomers learn the count at the next notice
+                audience.newcomers = True
             audience.pods[link] = count
             return
         watched = self.audiences.get(hosted.id)
@@ -68,7 +71,11 @@ class Spectators:
             return
         now = self.clock() if now is None else now
         for audience in list(self.audiences.values()):
-            self._beat_one(audience, now)
+            try:
+                self._beat_one(audience, now)
+            except Exception:  # the mode's spectator view failed: this audience only
+                log.exception("match %s: its spectator view failed", audience.match_id)
+                self._end(audience, None)
 
     def _beat_one(self, audience: Audience, now: float) -> None:
         audience.capture(now)
@@ -78,8 +85,9 @@ class Spectators:
             self._end(audience, audience.ending[1])
             return
         count = audience.count
-        if count != audience.told and now - audience.told_at >= NOTICE_SECONDS:
-            audience.told, audience.told_at = count, now
+        changed = count != audience.told or audience.newcomers
+        if changed and now - audience.told_at >= NOTICE_SECONDS:
+            audience.told, audience.told_at, audience.newcomers = count, now, False
             notice = messages.encode({"type": "spectators", "count": count})
             audience.hosted.broadcast_frame(notice)
             audience.send_frame(notice)
@@ -101,6 +109,15 @@ class Spectators:
             audience.send_frame(messages.encode({"type": "reconnect", "reason": reason}))
             audience.close(CloseCode.RESTART, reason.replace("_", " "))
             del self.audiences[hosted.id]
+
+    def restart_all(self) -> int:
+        """The pod drains: every audience left (a finished match's end still on show)
+        reconnects, to watch the recording. Returns how many sockets were told."""
+        told = 0
+        for audience in list(self.audiences.values()):
+            told += len(audience.local)
+            self.moved(audience.hosted, "server_restarting")
+        return told
 
     def drop_silent_pods(self, now: float | None = None) -> None:
         """A pod that died leaves its count behind: forget pods silent too long."""

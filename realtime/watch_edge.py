@@ -12,21 +12,28 @@ hands to each of them.
 
 from __future__ import annotations
 
+import time
+
 from realtime import messages
 from realtime.close_codes import CloseCode
 from realtime.fanout import Outlet
 from realtime.ownership import Lease, MatchDirectory
 from realtime.relay import Entry, PodLink, Relay
 
+# A match's owner gives its lease back when the match ends, but goes on showing its
+# spectators the end for the delay: views it sent this recently say it is still at it.
+SHOWING_SECONDS = 5.0
+
 
 class WatchedMatch:
-    __slots__ = ("link", "local", "match_id", "owner")
+    __slots__ = ("heard", "link", "local", "match_id", "owner")
 
     def __init__(self, match_id: str, owner: Lease, link: PodLink) -> None:
         self.match_id = match_id
         self.owner = owner
         self.link = link
         self.local: set[Outlet] = set()
+        self.heard = time.monotonic()  # when the owner last sent it something
 
     def report(self) -> None:
         self.link.add(["w", self.match_id, len(self.local)])
@@ -62,11 +69,13 @@ class WatchEdge:
         if not watched.local:
             del self.watched[match_id]
 
-    def deliver(self, entry: Entry) -> None:
-        """Apply one owner→watcher entry to this pod's spectators of the match."""
+    def deliver(self, entry: Entry, link: PodLink) -> None:
+        """Apply one owner→watcher entry (from `link`) to this pod's spectators of the
+        match; a former owner's late entries are not theirs."""
         watched = self.watched.get(entry[1])
-        if watched is None:
+        if watched is None or watched.link is not link:
             return
+        watched.heard = time.monotonic()
         kind = entry[0]
         if kind == "v":
             for outlet in watched.local:
@@ -85,9 +94,12 @@ class WatchEdge:
         """Spectators of a match whose owner died or moved reconnect (to find the new
         one); the others' counts are told again."""
         for match_id, watched in list(self.watched.items()):
-            if await directory.holder(match_id) == watched.owner:
+            holder = await directory.holder(match_id)
+            if self.watched.get(match_id) is not watched:
+                continue  # replaced or gone while we asked
+            if holder == watched.owner:
                 watched.report()
-            elif self.watched.get(match_id) is watched:
+            elif holder is not None or time.monotonic() - watched.heard > SHOWING_SECONDS:
                 self._moved(watched)
 
     def restart_all(self) -> int:

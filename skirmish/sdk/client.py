@@ -271,9 +271,11 @@ class SkirmishClient:
     async def get_match(self, match_id: str) -> MatchInfo:
         return MatchInfo.from_json(await self.request("GET", f"/v1/matches/{match_id}"))
 
-    async def replay(self, match_id: str) -> dict[str, Any]:
-        """A finished match's recording: seed, settings and every input as applied."""
-        recording: dict[str, Any] = await self.request("GET", f"/v1/matches/{match_id}/replay")
+    async def replay(self, match_id: str, code: str | None = None) -> dict[str, Any]:
+        """A finished match's recording: seed, settings and every input as applied (for
+        whoever may watch the match: a `link` match's `code`, if not one of its players)."""
+        path = f"/v1/matches/{match_id}/replay" + ("" if code is None else f"?code={code}")
+        recording: dict[str, Any] = await self.request("GET", path)
         return recording
 
     async def match_token(self, match_id: str) -> MatchAccess:

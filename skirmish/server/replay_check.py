@@ -34,11 +34,12 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", default="http://127.0.0.1:8000", help="the server (default %(default)s)"
     )
+    parser.add_argument("--code", help="the watch code of a match only its link may watch")
 
 
 def replay_command(args: argparse.Namespace) -> int:
     try:
-        recording, result = asyncio.run(fetch(args.url, args.match_id))
+        recording, result = asyncio.run(fetch(args.url, args.match_id, args.code))
         differences = check(recording, result, Settings().modes)
     except (CannotReplay, ApiError) as exc:
         print(f"skirmish replay: {exc}", file=sys.stderr)
@@ -51,11 +52,14 @@ def replay_command(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
-async def fetch(url: str, match_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The recording and the stored result, read as a signed-in guest."""
+async def fetch(
+    url: str, match_id: str, code: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The recording and the stored result, read as a signed-in guest (with the watch
+    `code` of a `link` match; a `players` match's recording is its players' only)."""
     async with SkirmishClient(url) as client:
         await client.guest("replay-check")
-        recording = await client.replay(match_id)
+        recording = await client.replay(match_id, code)
         match = await client.get_match(match_id)
     if match.result is None:
         raise CannotReplay(f"match {match_id} has no result")

@@ -156,7 +156,7 @@ DOCUMENTED: dict[tuple[str, str], tuple[int, set[int]]] = {
     ("POST", "/v1/lobbies/{lobby_id}/start"): (200, {401, 403, 404, 409}),
     ("GET", "/v1/matches/{match_id}"): (200, {401, 404}),
     ("POST", "/v1/matches/{match_id}/token"): (200, {401, 403, 404, 409}),
-    ("GET", "/v1/matches/{match_id}/replay"): (200, {401, 404, 409}),
+    ("GET", "/v1/matches/{match_id}/replay"): (200, {401, 403, 404, 409, 422}),
     ("POST", "/v1/matches/{match_id}/spectate"): (200, {401, 403, 404, 409, 413, 422}),
 }
 
@@ -217,7 +217,10 @@ def test_each_operation_has_the_documented_responses(openapi: dict[str, Any]) ->
                 assert schema["$ref"].startswith("#/components/schemas/"), (key, status)
 
 
-QUERY_PARAMETERS = {("GET", "/v1/lobbies"): {"limit", "after"}}
+QUERY_PARAMETERS = {
+    ("GET", "/v1/lobbies"): {"limit", "after"},
+    ("GET", "/v1/matches/{match_id}/replay"): {"code"},
+}
 
 
 def test_operations_declare_auth_body_and_path_parameters(openapi: dict[str, Any]) -> None:

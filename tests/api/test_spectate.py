@@ -105,3 +105,23 @@ def test_matchmade_matches_follow_the_servers_policy(make_api: Any) -> None:
     (match,) = api.run_matcher()
     assert match.spectators == "players" and match.watch_code is None
     assert_error(api.sign_in("eve").post(f"/v1/matches/{match.id}/spectate"), 403, "forbidden")
+
+
+def test_a_recording_follows_the_matchs_policy(api: Api) -> None:
+    _, bob, players_only = lobby_match(api, spectators="players")
+    header = {"mode": "arena", "seed": 1, "players": 2, "ticks": 3}
+    api.portal_call(
+        api.services.store.save_replay, players_only, {**header, "match_id": players_only}, []
+    )
+    finish_match(api, players_only)
+    eve = api.sign_in("eve")
+    assert_error(eve.get(f"/v1/matches/{players_only}/replay"), 403, "forbidden")
+    assert bob.get(f"/v1/matches/{players_only}/replay").status_code == 200
+    ada, _, linked = lobby_match(api, spectators="link")
+    code = spectate(ada, linked)["code"]
+    api.portal_call(api.services.store.save_replay, linked, {**header, "match_id": linked}, [])
+    finish_match(api, linked)
+    carol = api.sign_in("carol")
+    assert_error(carol.get(f"/v1/matches/{linked}/replay"), 403, "forbidden")
+    assert_error(carol.get(f"/v1/matches/{linked}/replay?code=bad"), 422, "invalid_query")
+    assert carol.get(f"/v1/matches/{linked}/replay?code={code}").status_code == 200

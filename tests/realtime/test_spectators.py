@@ -211,3 +211,55 @@ async def test_a_pod_plays_only_so_many_recordings_at_once(
     again, welcome = await watch(harness, match, "speed=16")
     assert welcome["live"] is False
     await again.disconnect()
+
+
+async def test_the_players_learn_when_nobody_watches_any_more(
+    harness_factory: HarnessFactory,
+) -> None:
+    harness = await harness_factory(spectator_delay_seconds=DELAY)
+    match, players = await running_match(harness)
+    watchers = [(await watch(harness, match))[0] for _ in range(3)]
+    assert (await receive_until(players[1], lambda m: m["type"] == "spectators"))["count"] == 3
+    watchers.append((await watch(harness, match))[0])  # one more, then all leave at once
+    for ws in watchers:
+        await ws.disconnect()
+    counts = []
+    while not counts or counts[-1] != 0:
+        counts.append(
+            (await receive_until(players[1], lambda m: m["type"] == "spectators"))["count"]
+        )
+    assert counts[-1] == 0
+    for socket in players:
+        await socket.disconnect()
+
+
+async def test_a_spectators_extra_pings_are_dropped_not_punished(
+    harness_factory: HarnessFactory,
+) -> None:
+    harness = await harness_factory(spectator_delay_seconds=DELAY)
+    match, players = await running_match(harness)
+    ws, _ = await watch(harness, match)
+    for t in range(7):  # bursts of 5 pass
+        await ws.send_to(bytes_data=orjson.dumps({"type": "ping", "t": t}))
+    error = await receive_until(ws, lambda m: m["type"] == "error")
+    assert error["code"] == "rate_limited" and "pings" in error["message"]
+    await asyncio.sleep(1.0)  # the bucket refills: the socket is still served
+    await ws.send_to(bytes_data=orjson.dumps({"type": "ping", "t": 99}))
+    assert (await receive_until(ws, lambda m: m["type"] == "pong" and m["t"] == 99))["tick"] == 0
+    for socket in (ws, *players):
+        await socket.disconnect()
+
+
+async def test_a_player_may_not_watch_their_own_fogged_match_live(harness: Harness) -> None:
+    match = await harness.new_match(players=2, mode="ctf")  # the mode hides information
+    players = [(await harness.join(match, slot))[0] for slot in range(2)]
+    own = spectate_token(harness, match, match.players[0].player_id)
+    ws = spectator(harness, match.id, own)
+    await ws.connect()
+    refusal = await receive(ws)
+    assert refusal["code"] == "forbidden" and "once it is over" in refusal["message"]
+    assert await close_code(ws) == 4003
+    friend, welcome = await watch(harness, match)  # anyone else: behind the delay
+    assert welcome["mode"] == "ctf"
+    for socket in (friend, *players):
+        await socket.disconnect()

@@ -1,15 +1,23 @@
-"""The owner's side of spectators on other pods, in process: one entry per view and
-watching pod, and a watching pod that reports again while the match's end is still being
-shown (the delay) is not sent away."""
+"""Spectators and the match host, in process: one entry per view and watching pod; a
+watching pod's spectators see a match's end though its owner let the match go; a mode
+whose spectator view fails ends that audience only."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+import orjson
 import pytest
+from channels.layers import InMemoryChannelLayer
 
+from game.modes import ArenaMode, CtfMode
+from realtime.layers import StockLayerCalls
 from realtime.match_host import MatchHost
+from realtime.ownership import MemoryMatchDirectory
+from realtime.relay import Relay
 from skirmish.base.store import MemoryStore
 from skirmish.base.store.records import MatchPlayer, MatchRecord
 from tests.realtime.test_host_relay import MODES, batch
@@ -69,3 +77,98 @@ async def test_the_end_of_a_watched_match_is_shown_before_anyone_is_sent_away(
     link.entries.clear()
     host.on_batch(batch("edge-w", ["w", "m1", 3]))  # a late report: the match is gone
     assert kinds(link.entries) == ["vf", "vc"] and link.entries[1][2] == 1012
+
+
+class Outlet:
+    """A socket as the match loop sees it, keeping what it was sent."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.close_code: int | None = None
+        self.frames: list[dict[str, object]] = []
+        self.snapshots = 0
+
+    def send_snapshot(self, ack: int, body: bytes) -> None:
+        self.snapshots += 1
+
+    def send_frame(self, frame: bytes) -> None:
+        self.frames.append(orjson.loads(frame))
+
+    def close(self, code: int, reason: str = "") -> None:
+        if not self.closed:
+            self.closed, self.close_code = True, code
+
+
+class BlindToSpectators(CtfMode):
+    """A mode whose spectator view fails (its players' views work)."""
+
+    def view(self, state: Any, slot: int | None) -> Any:
+        if slot is None:
+            raise TypeError("no view for spectators")
+        return super().view(state, slot)
+
+
+async def add_match(store: MemoryStore, match_id: str, mode: str, **fields: Any) -> None:
+    players = tuple(MatchPlayer(player_id=f"{match_id}.{i}", name="x", slot=i) for i in range(2))
+    record = MatchRecord(
+        id=match_id, mode=mode, seed=1, players=players, created_at=time.time(), **fields
+    )
+    await store.add_match(record)
+
+
+async def test_a_failing_spectator_view_ends_only_its_audience() -> None:
+    store = MemoryStore()
+    await add_match(store, "m_ctf", "ctf")
+    await add_match(store, "m_arena", "arena")
+    modes = {"ctf": BlindToSpectators(), "arena": ArenaMode()}
+    host = MatchHost(store, modes, tick_rate=30, start_wait=0, spectator_delay=0.1)
+    await host.start()
+    try:
+        for match_id in ("m_ctf", "m_arena"):
+            for i in range(2):
+                await host.attach(match_id, f"{match_id}.{i}", Outlet())
+        spectator = Outlet()
+        await host.watch("m_ctf", spectator)
+        await asyncio.sleep(0.3)
+        other = host.owned.get("m_arena")
+        assert other is not None
+        before = other.tick
+        await asyncio.sleep(0.3)
+        assert other.tick > before  # the pod's other match plays on
+        assert spectator.close_code == 1011  # the audience of the failing view is closed
+        ctf = host.owned.get("m_ctf")
+        assert ctf is not None and ctf.status == "running"  # and its match plays on too
+    finally:
+        await host.stop()
+
+
+async def test_spectators_elsewhere_see_the_end_after_the_owner_let_the_match_go() -> None:
+    layer = StockLayerCalls(InMemoryChannelLayer())
+    directory, store = MemoryMatchDirectory(10.0), MemoryStore()
+    await add_match(store, "m1", "arena", settings={"time_limit_seconds": 1})
+    options: dict[str, Any] = {
+        "tick_rate": 30, "start_wait": 0.1, "directory": directory, "spectator_delay": 1.0
+    }  # fmt: skip
+    owner = MatchHost(store, MODES, pod="a", relay=Relay(layer, "a"), **options)
+    watching = MatchHost(store, MODES, pod="b", relay=Relay(layer, "b"), **options)
+    await owner.start()
+    await watching.start()
+    try:
+        player = Outlet()
+        await owner.attach("m1", "m1.0", player)
+        await owner.attach("m1", "m1.1", Outlet())
+        spectator = Outlet()
+        await watching.watch("m1", spectator)
+        for _ in range(300):
+            if any(f["type"] == "result" for f in player.frames):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # the owner gives its lease back
+        assert await directory.holder("m1") is None
+        await watching._maintain()  # its round falls within the delay
+        await asyncio.sleep(1.5)
+        assert [f["type"] for f in spectator.frames][-1:] == ["result"]
+        assert spectator.close_code == 1000
+    finally:
+        await owner.stop()
+        await watching.stop()

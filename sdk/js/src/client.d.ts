@@ -122,7 +122,8 @@ export class SkirmishClient {
 
   getMatch(matchId: string): Promise<MatchInfo>;
   matchToken(matchId: string): Promise<MatchAccess>;
-  replay(matchId: string): Promise<Replay>;
+  /** A finished match's recording, for whoever may watch it (`code`: a link match's). */
+  replay(matchId: string, options?: { code?: string }): Promise<Replay>;
 
   /**
    * POST /v1/matches/{id}/spectate: live while the match runs, its recording once over.

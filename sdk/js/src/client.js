@@ -364,9 +364,13 @@ export class SkirmishClient {
     return pace !== null && access.live === false ? `${url}?speed=${pace}` : url;
   }
 
-  /** A finished match's replay: seed and every applied input (`409` while it runs). */
-  replay(matchId) {
-    return this.request("GET", `/v1/matches/${enc(matchId)}/replay`);
+  /**
+   * A finished match's replay: seed and every applied input (`409` while it runs), for
+   * whoever may watch the match (`code`: a `link` match's watch code; `403` otherwise).
+   */
+  replay(matchId, { code } = {}) {
+    const query = code ? `?code=${encodeURIComponent(String(code).trim())}` : "";
+    return this.request("GET", `/v1/matches/${enc(matchId)}/replay${query}`);
   }
 
   /** The socket URL of a `ws_path`: ws(s)://host of the base URL (or the page's). */

@@ -298,6 +298,14 @@ describe("URLs", () => {
     assert.throws(() => new SkirmishClient("").wsUrl("/ws/matches/m"), TypeError);
   });
 
+  test("a recording is asked for with the watch code, when given", async () => {
+    const recording = { match_id: "m_1", inputs: [] };
+    const { fetch, calls, clock } = fakeFetch({ "GET /v1/matches/m_1/replay": [response(200, recording)] });
+    const client = new SkirmishClient("http://h", { fetch, clock });
+    assert.deepEqual(await client.replay("m_1", { code: "Ab_c-123456789xyz" }), recording);
+    assert.equal(calls[0].path, "/v1/matches/m_1/replay?code=Ab_c-123456789xyz");
+  });
+
   test("ids are escaped in paths", async () => {
     const { fetch, calls, clock } = fakeFetch({});
     const client = new SkirmishClient("http://h", { fetch, clock });
