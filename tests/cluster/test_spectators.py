@@ -102,6 +102,7 @@ async def scenario(pods: dict[str, str], secret: str) -> None:
                                subprotocols=["skirmish.v1", f"token.{token}"])  # type: ignore[list-item]  # fmt: skip
             players.append(ws)
         await until(players[0], "start")
+        readers = [Watcher(ws) for ws in players]  # read on: an unread socket cannot close
         watchers = list(
             await asyncio.gather(
                 *(watch(one if n % 2 else two, match_id, tokens, n) for n in range(2 * PER_POD))
@@ -130,8 +131,7 @@ async def scenario(pods: dict[str, str], secret: str) -> None:
             got = watcher.ticks
             assert got[-1] - got[0] >= elapsed * TICK_RATE - 6, got
             assert all(b - a == 3 for a, b in itertools.pairwise(got)), got
-        for ws in [w.ws for w in watchers] + players:
-            await ws.close()
+        await asyncio.gather(*(w.ws.close() for w in watchers + readers))
 
 
 async def wait_for_views(watchers: list[Watcher], until_tick: int = 0) -> None:
