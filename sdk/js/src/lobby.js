@@ -125,36 +125,12 @@ export class LobbyRoom extends SocketSession {
     return true;
   }
 
-  /** Close the socket (1000) for good. Leaving the lobby is REST's (`leaveLobby`). */
-  close(code = 1000, reason = "client") {
-    this._leaving = true;
-    this.socket.close(code, reason);
-  }
-
   // -- the socket's events --------------------------------------------------------------
 
   _onOpen(ev) {
     this._welcomed = false;
     this._keepalive();
     this.emit("open", ev);
-  }
-
-  _keepalive() {
-    this._stopPings();
-    if (!(this.pingIntervalMs > 0)) return;
-    this._pingTimer = this.clock.setTimeout(() => {
-      this._pingTimer = null;
-      if (!this.socket.isOpen) return;
-      this.ping();
-      this._keepalive();
-    }, this.pingIntervalMs);
-  }
-
-  _stopPings() {
-    if (this._pingTimer !== null) {
-      this.clock.clearTimeout(this._pingTimer);
-      this._pingTimer = null;
-    }
   }
 
   _onDrop(ev) {
@@ -174,20 +150,8 @@ export class LobbyRoom extends SocketSession {
         this.stats.chat++;
         this.emit("chat", msg);
         break;
-      case "announcement":
-        this.emit("announcement", msg);
-        break;
-      case "pong":
-        if (typeof msg.t === "number") this.rtt = this.clock.now() - msg.t;
-        this.emit("pong", { ...msg, rtt: this.rtt });
-        break;
-      case "error":
-        this.emit("error", msg);
-        break;
-      case "reconnect":
-        this.emit("reconnect", msg); // the 1012 follows
-        break;
       default:
+        this._onShared(msg);
         break;
     }
     this.emit("message", msg);

@@ -161,12 +161,6 @@ export class MatchSession extends SocketSession {
     return this.socket.send(message);
   }
 
-  /** Leave the match: close with 1000, no reconnect. */
-  close(code = 1000, reason = "client") {
-    this._leaving = true;
-    this.socket.close(code, reason);
-  }
-
   // -- the socket's events --------------------------------------------------------------
 
   _onOpen(ev) {
@@ -207,12 +201,6 @@ export class MatchSession extends SocketSession {
       case "snapshot":
         this._onSnapshot(msg);
         break;
-      case "pong":
-        if (typeof msg.t === "number") {
-          this.rtt = this.clock.now() - msg.t;
-        }
-        this.emit("pong", { ...msg, rtt: this.rtt });
-        break;
       case "result":
         this.result = msg;
         this.status = "finished";
@@ -225,9 +213,6 @@ export class MatchSession extends SocketSession {
       case "chat":
         this.emit("chat", msg);
         break;
-      case "announcement":
-        this.emit("announcement", msg);
-        break;
       case "error":
         if (msg.code === "input_dropped" && typeof msg.seq === "number") {
           this.pending.drop(msg.seq);
@@ -235,10 +220,8 @@ export class MatchSession extends SocketSession {
         }
         this.emit("error", msg);
         break;
-      case "reconnect":
-        this.emit("reconnect", msg); // the 1012 follows
-        break;
       default:
+        this._onShared(msg);
         break;
     }
     this.emit("message", msg);
@@ -280,10 +263,7 @@ export class MatchSession extends SocketSession {
   }
 
   async _onClosed(ev) {
-    if (this._pingTimer !== null) {
-      this.clock.clearTimeout(this._pingTimer);
-      this._pingTimer = null;
-    }
+    this._stopPings();
     // 1000 from the server: the match is over (the result came first); 4010: it was over.
     const over = ev.code === 4010 || (ev.code === 1000 && !this._leaving);
     if (this.result || over) this.status = "finished";

@@ -8,4 +8,6 @@ export class SocketSession<Events extends Record<string, any> = Record<string, a
   readonly pod: string | null;
   /** Open the socket; `ready` resolves at its first message. */
   connect(): this;
+  /** Close the socket (1000) for good: no reconnect. */
+  close(code?: number, reason?: string): void;
 }

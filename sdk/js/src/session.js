@@ -1,6 +1,7 @@
 // What a match session, a lobby room and a spectator share: one ReconnectingSocket (the
 // reconnect policy of docs/protocol.md), its events handed to the subclass's handlers, the
-// `ready` / `done` promises, and the connection state as an app shows it.
+// `ready` / `done` promises, the connection state as an app shows it, closing for good,
+// the keepalive pings and the messages every socket gets alike.
 import { Emitter } from "./emitter.js";
 import { ReconnectingSocket } from "./socket.js";
 
@@ -44,5 +45,51 @@ export class SocketSession extends Emitter {
   /** The pod serving the socket (`x-skirmish-pod`), where the WebSocket shows headers. */
   get pod() {
     return this.socket.pod;
+  }
+
+  /** Close the socket (1000) for good: no reconnect. */
+  close(code = 1000, reason = "client") {
+    this._leaving = true;
+    this.socket.close(code, reason);
+  }
+
+  // -- for the subclasses ---------------------------------------------------------------
+
+  /** A ping every `pingIntervalMs` (none if not above 0) while the socket is open; each
+   * call starts the count again (a subclass calls it as a socket opens). */
+  _keepalive() {
+    this._stopPings();
+    if (!(this.pingIntervalMs > 0)) return;
+    this._pingTimer = this.clock.setTimeout(() => {
+      this._pingTimer = null;
+      if (!this.socket.isOpen) return;
+      this.ping();
+      this._keepalive();
+    }, this.pingIntervalMs);
+  }
+
+  _stopPings() {
+    if (this._pingTimer !== null && this._pingTimer !== undefined) {
+      this.clock.clearTimeout(this._pingTimer);
+      this._pingTimer = null;
+    }
+  }
+
+  /** The messages every socket gets alike: `pong` (its round trip in `rtt`), `error`,
+   * `announcement` and `reconnect` (the 1012 follows), each emitted as its own event. */
+  _onShared(msg) {
+    switch (msg.type) {
+      case "pong":
+        if (typeof msg.t === "number") this.rtt = this.clock.now() - msg.t;
+        this.emit("pong", { ...msg, rtt: this.rtt });
+        break;
+      case "error":
+      case "announcement":
+      case "reconnect":
+        this.emit(msg.type, msg);
+        break;
+      default:
+        break;
+    }
   }
 }
