@@ -59,7 +59,7 @@ async def spectate(ctx: Context, body: SpectateIn) -> SpectateAccess:
     player = match.slot_of(player_id) is not None
     if not player and not may_watch(match, body.code):
         raise Forbidden(WHO_MAY_WATCH[match.spectators])
-    if match.status == "finished" and await services.store.get_replay(match.id) is None:
+    if match.status == "finished" and not await services.store.has_replay(match.id):
         raise Conflict("the match is over and no recording of it was kept")
     issued = services.tokens.issue_spectate(player_id, match.id)
     settings = services.settings

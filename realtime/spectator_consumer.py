@@ -21,20 +21,19 @@ from urllib.parse import parse_qsl
 from game.modes import AnyMode
 from realtime import messages, metrics
 from realtime.close_codes import CloseCode
+from realtime.consumers import CLOSE_FOR_ERROR as MATCH_CLOSES
 from realtime.guarded_consumer import GuardedConsumer, monotonic
 from realtime.limits import SocketGuard
-from realtime.match_claims import Draining, MatchOver, TryLater
+from realtime.match_claims import MatchOver, TryLater
 from realtime.match_host import MatchHost
 from realtime.messages import ProtocolError
 from realtime.replay_view import SPEEDS, Playback, Theatre
 from skirmish.base.errors import Forbidden, NotFound, SkirmishError
 from skirmish.base.store.records import MatchRecord
 
+# As a match socket's, and 1013 for "try again later".
 CLOSE_FOR_ERROR: Mapping[type[SkirmishError], int] = {
-    NotFound: CloseCode.NOT_FOUND,
-    Forbidden: CloseCode.FORBIDDEN,
-    MatchOver: CloseCode.MATCH_OVER,
-    Draining: CloseCode.RESTART,
+    **MATCH_CLOSES,
     TryLater: CloseCode.TRY_LATER,
 }
 

@@ -51,6 +51,7 @@ async def test_a_match_without_a_replay_leaves_no_record(store: Store) -> None:
     replay = await store.get_replay("m1")
     assert replay is not None and replay["inputs"] == [ENTRY]
     assert await store.get_replay("m2") is None
+    assert await store.has_replay("m1") and not await store.has_replay("m2")
 
 
 async def test_the_embedded_store_forgets_replays_after_the_retention() -> None:
@@ -59,9 +60,9 @@ async def test_the_embedded_store_forgets_replays_after_the_retention() -> None:
     assert await store.save_checkpoint("m1", {"tick": 3}, 1, entries(1, 3))
     await store.save_replay("m1", {"match_id": "m1"}, [])
     now[0] += 59
-    assert await store.get_replay("m1") is not None
+    assert await store.get_replay("m1") is not None and await store.has_replay("m1")
     now[0] += 2
-    assert await store.get_replay("m1") is None
+    assert await store.get_replay("m1") is None and not await store.has_replay("m1")
 
 
 async def test_redis_keeps_the_replay_and_its_record_for_the_retention(redis_url: str) -> None:

@@ -296,6 +296,9 @@ class MemoryStore:
         self._replays.put(match_id, {**replay, "inputs": record}, self._replay_ttl)
         self._replays.keep_newest(MAX_REPLAYS)
 
+    async def has_replay(self, match_id: str) -> bool:
+        return self._replays.get(match_id) is not None
+
     async def get_replay(self, match_id: str) -> dict[str, Any] | None:
         replay = self._replays.get(match_id)
         return None if replay is None else {**replay, "inputs": list(replay["inputs"])}

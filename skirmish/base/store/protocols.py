@@ -128,6 +128,10 @@ class Store(Protocol):
         """The header with the whole input record as `inputs`; None if none was kept."""
         ...
 
+    async def has_replay(self, match_id: str) -> bool:
+        """Whether a replay is kept, without reading its record."""
+        ...
+
     async def drop_inputs(self, match_id: str) -> None:
         """Forget a match's input record (a match that keeps no replay)."""
         ...

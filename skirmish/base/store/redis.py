@@ -438,6 +438,9 @@ class RedisStore:
             pipe.set(self._keys.replay(match_id), orjson.dumps(replay), ex=ttl)
             await pipe.execute()
 
+    async def has_replay(self, match_id: str) -> bool:
+        return bool(await self._redis.exists(self._keys.replay(match_id)))
+
     async def get_replay(self, match_id: str) -> dict[str, Any] | None:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(self._keys.replay(match_id))
